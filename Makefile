@@ -1,0 +1,37 @@
+# Each target bootstraps .venv on first use, so a fresh clone needs nothing
+# but Python 3.10+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+PORT   ?= 8000
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## serve the demo app through the Lambda handler at http://127.0.0.1:$(PORT)
+	$(BIN)/faasify serve examples.hello.app:lambda_handler --port $(PORT)
+
+test: lint typecheck unit  ## everything CI checks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)  ## adapter overhead against the peers; writes .benchmarks/ and docs tables
+	$(BIN)/pytest benchmarks --benchmark-only --benchmark-json=.benchmarks/adapters.json -q
+	$(BIN)/python -m benchmarks.report .benchmarks/adapters.json docs/benchmarks-table.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

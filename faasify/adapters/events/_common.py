@@ -1,0 +1,216 @@
+"""Pieces every AWS HTTP event codec shares: headers, query strings, paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, unquote
+
+from faasify.adapters._body import TextTypes
+
+__all__ = [
+    "EventOptions",
+    "Headers",
+    "headers_from_maps",
+    "join_root",
+    "query_from_decoded",
+    "query_from_raw",
+    "response_headers_multi",
+    "response_headers_single",
+    "server_and_scheme",
+    "set_cookie_variants",
+    "split_root",
+    "status_description",
+    "unquote_path",
+]
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class EventOptions:
+    """Per-handler settings the codecs read; built once at cold start."""
+
+    text_types: TextTypes
+    base_path: str = ""
+
+
+def _check_str(value: Any, what: str) -> str:
+    if type(value) is not str:
+        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+    return value
+
+
+def headers_from_maps(single: Any, multi: Any) -> Headers:
+    """Header pairs from ``multiValueHeaders`` when present, else ``headers``.
+
+    The single-value map keeps only the last of repeated headers, so the
+    multi-value map wins whenever the source sent one.
+    """
+    if multi:
+        return [
+            (_check_str(name, "header name").lower(), _check_str(value, "header value"))
+            for name, values in multi.items()
+            for value in values
+        ]
+    if single:
+        return [
+            (_check_str(name, "header name").lower(), _check_str(value, "header value"))
+            for name, value in single.items()
+        ]
+    return []
+
+
+def server_and_scheme(
+    headers: Headers, default_host: str = "localhost"
+) -> tuple[tuple[str, int], str]:
+    """``(host, port)`` and scheme as the client saw them, from forwarding headers."""
+    host = default_host
+    port = ""
+    scheme = "https"
+    for name, value in headers:
+        if name == "host":
+            host = value
+        elif name == "x-forwarded-port":
+            port = value
+        elif name == "x-forwarded-proto":
+            scheme = value.split(",", 1)[0].strip() or scheme
+    if ":" in host and not host.endswith("]"):
+        host, _, host_port = host.rpartition(":")
+        port = port or host_port
+    try:
+        port_number = int(port) if port else (443 if scheme == "https" else 80)
+    except ValueError:
+        port_number = 443 if scheme == "https" else 80
+    return (host, port_number), scheme
+
+
+def unquote_path(path: str) -> str:
+    """Percent-decode a path that the source delivered still encoded."""
+    return unquote(path) if "%" in path else path
+
+
+_QUERY_SAFE = "!$'()*+,;:@/?~"
+
+
+def query_from_decoded(single: Any, multi: Any) -> bytes:
+    """A wire query string from maps whose keys and values the source decoded."""
+    source = multi or single
+    if not source:
+        return b""
+    parts = []
+    for key, values in source.items():
+        k = quote(_check_str(key, "query key"), safe=_QUERY_SAFE)
+        if type(values) is str or values is None:
+            values = (values or "",)
+        for value in values:
+            parts.append(f"{k}={quote(_check_str(value, 'query value'), safe=_QUERY_SAFE)}")
+    return "&".join(parts).encode("ascii")
+
+
+# A value the source left encoded keeps its escapes; only characters that can
+# never stand raw in a query string are escaped.
+_RAW_QUERY_SAFE = _QUERY_SAFE + "%=&"
+
+
+def query_from_raw(single: Any, multi: Any) -> bytes:
+    """A wire query string from maps whose values the source left encoded (ALB)."""
+    source = multi or single
+    if not source:
+        return b""
+    parts = []
+    for key, values in source.items():
+        k = quote(_check_str(key, "query key"), safe=_RAW_QUERY_SAFE)
+        if type(values) is str or values is None:
+            values = (values or "",)
+        for value in values:
+            parts.append(f"{k}={quote(_check_str(value, 'query value'), safe=_RAW_QUERY_SAFE)}")
+    return "&".join(parts).encode("ascii")
+
+
+def split_root(path: str, prefix: str) -> tuple[str, str] | None:
+    """``(prefix, rest)`` when ``path`` lies under ``prefix``; ``None`` otherwise."""
+    if not prefix or not path.startswith(prefix):
+        return None
+    if len(path) == len(prefix):
+        return prefix, "/"
+    if path[len(prefix)] == "/":
+        return prefix, path[len(prefix) :]
+    return None
+
+
+def join_root(root_path: str, path: str, options: EventOptions) -> tuple[str, str]:
+    """Apply the handler's ``base_path``: move it from the path into the root path."""
+    base = options.base_path
+    if base:
+        split = split_root(path, base)
+        if split is not None:
+            return root_path + split[0], split[1]
+    return root_path, path
+
+
+def status_description(status: int) -> str:
+    """``"200 OK"``: the status line ALB wants in ``statusDescription``."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def set_cookie_variants(count: int) -> list[str]:
+    """``count`` distinct casings of ``Set-Cookie`` for single-value header maps.
+
+    A JSON object cannot hold one key twice, and sources without multi-value
+    headers take one value per name; distinct casings of the same name reach the
+    client as separate headers, which HTTP treats as the same field.
+    """
+    name = "set-cookie"
+    letters = [i for i, ch in enumerate(name) if ch.isalpha()]
+    if count > 1 << len(letters):
+        raise ValueError(f"cannot spell set-cookie {count} ways")
+    variants = []
+    for n in range(count):
+        # n = 0 gives the canonical "Set-Cookie"; the bits of n flip letters.
+        chars = list("Set-Cookie")
+        for bit, index in enumerate(letters):
+            if (n >> bit) & 1:
+                chars[index] = chars[index].swapcase()
+        variants.append("".join(chars))
+    return variants
+
+
+def response_headers_multi(headers: Headers) -> dict[str, list[str]]:
+    """``multiValueHeaders`` for a response: every value kept, app casing kept."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in headers:
+        values = grouped.get(name)
+        if values is None:
+            grouped[name] = [value]
+        else:
+            values.append(value)
+    return grouped
+
+
+def response_headers_single(headers: Headers) -> dict[str, str]:
+    """``headers`` for a response where each name may carry one value.
+
+    Repeated headers are joined with ``", "`` as RFC 9110 allows, except
+    ``Set-Cookie``, whose values may contain commas: each cookie goes under a
+    differently-cased name (see :func:`set_cookie_variants`).
+    """
+    single: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            cookies.append(value)
+        elif name in single:
+            single[name] = f"{single[name]}, {value}"
+        else:
+            single[name] = value
+    if cookies:
+        if len(cookies) == 1:
+            single["Set-Cookie"] = cookies[0]
+        else:
+            single.update(zip(set_cookie_variants(len(cookies)), cookies, strict=False))
+    return single

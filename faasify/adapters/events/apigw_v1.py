@@ -1,0 +1,94 @@
+"""API Gateway REST APIs and HTTP APIs with payload format 1.0.
+
+Both use the 1.0 proxy shape (``httpMethod``, ``path``, ``headers`` and
+``multiValueHeaders``, ``queryStringParameters`` and the multi-value twin).
+They differ in two facts that matter here:
+
+* REST APIs deliver ``path`` still percent-encoded and *without* the stage,
+  although a client on the ``execute-api`` host used ``/{stage}/...``; so the
+  stage becomes the root path there (and only there: a custom domain's URLs
+  carry no stage).
+* HTTP APIs (``"version": "1.0"``) deliver ``path`` already decoded and, for a
+  named stage, *with* the stage in front.
+
+Query values arrive decoded in both, and are re-encoded for the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faasify.adapters._body import decode_event_body, encode_response_body
+from faasify.adapters.events._common import (
+    EventOptions,
+    headers_from_maps,
+    join_root,
+    query_from_decoded,
+    response_headers_multi,
+    response_headers_single,
+    server_and_scheme,
+    split_root,
+    unquote_path,
+)
+from faasify.adapters.events._source import EventSource
+from faasify.adapters.http import Request, Response
+
+__all__ = ["ApiGatewayV1"]
+
+
+class ApiGatewayV1(EventSource):
+    """Payload format 1.0; ``multi_value`` says how to answer repeated headers."""
+
+    def __init__(self, name: str, *, http_api: bool, multi_value: bool) -> None:
+        self.name = name
+        self._http_api = http_api
+        self._multi_value = multi_value
+
+    def decode(self, event: dict[str, Any], context: Any, options: EventOptions) -> Request:
+        ctx = event.get("requestContext") or {}
+        headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
+        server, scheme = server_and_scheme(headers, ctx.get("domainName") or "localhost")
+        path: str = event["path"] or "/"
+        stage = ctx.get("stage") or ""
+        root_path = ""
+        raw_path = None
+        if self._http_api:
+            if stage and stage != "$default":
+                split = split_root(path, "/" + stage)
+                if split is not None:
+                    root_path, path = split
+        else:
+            raw_path = path.encode("utf-8")
+            path = unquote_path(path)
+            if stage and ".execute-api." in server[0]:
+                root_path = "/" + stage
+                raw_path = root_path.encode("utf-8") + raw_path
+        root_path, path = join_root(root_path, path, options)
+        source_ip = (ctx.get("identity") or {}).get("sourceIp")
+        return Request(
+            method=event["httpMethod"],
+            path=path,
+            query_string=query_from_decoded(
+                event.get("queryStringParameters"), event.get("multiValueQueryStringParameters")
+            ),
+            headers=headers,
+            body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+            root_path=root_path,
+            scheme=scheme,
+            server=server,
+            client=(source_ip, 0) if source_ip else None,
+            raw_path=raw_path,
+            event=event,
+            context=context,
+        )
+
+    def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
+        body, is_base64 = encode_response_body(response, options.text_types)
+        result: dict[str, Any] = {"statusCode": response.status}
+        if self._multi_value:
+            result["multiValueHeaders"] = response_headers_multi(response.headers)
+        else:
+            result["headers"] = response_headers_single(response.headers)
+        result["body"] = body
+        result["isBase64Encoded"] = is_base64
+        return result

@@ -1,0 +1,56 @@
+"""The neutral HTTP model between event codecs and app runners.
+
+Every event source decodes into a :class:`Request` and encodes from a
+:class:`Response`; every runner consumes the one and produces the other. That
+is what keeps event sources times app kinds an M+N problem instead of M*N.
+
+Both are plain slotted classes built once per invoke, so they carry only what a
+runner needs, already in the form the runners share: header names lower-cased,
+the path percent-decoded, the query string still encoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Request", "Response"]
+
+
+@dataclass(slots=True)
+class Request:
+    """One HTTP request, independent of the event it came in.
+
+    ``path`` is the percent-decoded path *below* ``root_path``; the URL the
+    client used is ``root_path + path``. ``root_path`` carries an API Gateway
+    stage or a custom-domain base path so that frameworks build links that
+    include it. ``query_string`` is the query exactly as it goes on the wire
+    (percent-encoded, without ``?``). Header names are lower-case; a header
+    that appeared several times appears several times.
+    """
+
+    method: str
+    path: str
+    query_string: bytes
+    headers: list[tuple[str, str]]
+    body: bytes
+    root_path: str = ""
+    scheme: str = "https"
+    server: tuple[str, int] | None = None
+    client: tuple[str, int] | None = None
+    raw_path: bytes | None = None
+    event: Any = None
+    context: Any = None
+
+
+@dataclass(slots=True)
+class Response:
+    """One HTTP response as the app produced it, body fully buffered.
+
+    Header names keep the app's casing; each event source decides what casing
+    and grouping its platform expects.
+    """
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes

@@ -1,0 +1,65 @@
+"""The ``faasify`` command: serve or invoke a handler locally."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from typing import Any
+
+from faasify._version import __version__
+from faasify.local.context import LocalContext
+from faasify.local.events import EVENT_FORMATS
+from faasify.local.serve import serve
+
+__all__ = ["load_handler", "main"]
+
+
+def load_handler(spec: str) -> Any:
+    """The object named by ``module:attribute`` (``app.main:lambda_handler``)."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise SystemExit(f"expected module:attribute, got {spec!r}")
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="faasify", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"faasify {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser(
+        "serve", help="serve a handler over HTTP, one request at a time"
+    )
+    serve_cmd.add_argument("handler", help="module:attribute of the Lambda handler")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--event-format", choices=EVENT_FORMATS, default="http-api-v2")
+
+    invoke_cmd = commands.add_parser("invoke", help="invoke a handler once with an event file")
+    invoke_cmd.add_argument("handler", help="module:attribute of the Lambda handler")
+    invoke_cmd.add_argument("--event", required=True, help="a JSON event file, or - for stdin")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    target = load_handler(args.handler)
+    if args.command == "serve":
+        serve(target, args.host, args.port, args.event_format)
+        return 0
+    source = sys.stdin if args.event == "-" else open(args.event, encoding="utf-8")  # noqa: SIM115
+    with source:
+        event = json.load(source)
+    json.dump(target(event, LocalContext()), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
