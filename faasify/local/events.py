@@ -67,7 +67,9 @@ def build_event(
 ) -> dict[str, Any]:
     """An event of ``event_format`` for one HTTP request.
 
-    ``path`` and ``query`` are as on the wire (percent-encoded, query without
+    ``host`` defaults to a custom domain for API Gateway (pass an
+    ``execute-api`` host to see REST stages in the URL) and to the platform's
+    own domain for Function URLs and ALB. ``path`` and ``query`` are as on the wire (percent-encoded, query without
     ``?``). ``headers`` may repeat names; ``Cookie`` headers are split the way
     each source splits them. ``binary=None`` base64-encodes the body only if it
     is not UTF-8; ``True``/``False`` force the flag.
@@ -127,9 +129,7 @@ def build_event(
 
     if event_format in ("http-api-v1", "rest-v1"):
         rest = event_format == "rest-v1"
-        domain = host or (
-            "abc123defg.execute-api.us-east-1.amazonaws.com" if rest else "api.example.com"
-        )
+        domain = host or "api.example.com"
         grouped = _group(lower)
         grouped.setdefault("host", [domain])
         multi_query = _group(query_pairs)
