@@ -67,11 +67,11 @@ def build_event(
 ) -> dict[str, Any]:
     """An event of ``event_format`` for one HTTP request.
 
-    ``host`` defaults to a custom domain for API Gateway (pass an
-    ``execute-api`` host to see REST stages in the URL) and to the platform's
-    own domain for Function URLs and ALB. ``path`` and ``query`` are as on the wire (percent-encoded, query without
+    ``path`` and ``query`` are as on the wire (percent-encoded, query without
     ``?``). ``headers`` may repeat names; ``Cookie`` headers are split the way
-    each source splits them. ``binary=None`` base64-encodes the body only if it
+    each source splits them. ``host`` defaults to a custom domain for API
+    Gateway (pass an ``execute-api`` host to see REST stages in the URL) and to
+    the platform's own domain for Function URLs and ALB. ``binary=None`` base64-encodes the body only if it
     is not UTF-8; ``True``/``False`` force the flag.
     """
     request_id = str(uuid.uuid4())
