@@ -71,8 +71,9 @@ def build_event(
     ``?``). ``headers`` may repeat names; ``Cookie`` headers are split the way
     each source splits them. ``host`` defaults to a custom domain for API
     Gateway (pass an ``execute-api`` host to see REST stages in the URL) and to
-    the platform's own domain for Function URLs and ALB. ``binary=None`` base64-encodes the body only if it
-    is not UTF-8; ``True``/``False`` force the flag.
+    the platform's own domain for Function URLs and ALB. ``binary=None``
+    base64-encodes the body only if it is not UTF-8; ``True``/``False`` force
+    the flag.
     """
     request_id = str(uuid.uuid4())
     now_ms = int(time.time() * 1000)
