@@ -224,8 +224,8 @@ class LambdaHandler:
         if self._lifespan is not None:
             try:
                 self._lifespan.shutdown(max(0.0, budget))
-            except LifespanError:
-                logger.exception("lifespan shutdown failed")
+            except LifespanError as exc:
+                logger.error("lifespan shutdown failed: %s", exc, exc_info=exc.__cause__)
         for hook in reversed(self._on_shutdown):
             left = deadline - time.monotonic()
             try:

@@ -95,10 +95,16 @@ class Instance:
         self._terminate(signum, frame)
 
     def after_invoke(self) -> None:
-        """Honour a SIGTERM that arrived during the invoke that just ended."""
+        """Honour a SIGTERM that arrived during the invoke that just ended.
+
+        The invoke's response is already built, so the instance shuts down
+        now; the process is left for the platform to end (it sent SIGTERM to
+        end it), because exiting here would lose the response on its way out.
+        """
         if self._signal_pending:
             self._signal_pending = False
-            self._terminate(signal.SIGTERM, None)
+            logger.info("SIGTERM received during an invoke: shutting down after it")
+            self.shutdown()
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
         logger.info("SIGTERM received: shutting down the instance")
