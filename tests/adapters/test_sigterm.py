@@ -48,9 +48,9 @@ def test_sigterm_while_idle_runs_shutdown_and_exits() -> None:
 def test_sigterm_during_an_invoke_lets_it_finish_then_shuts_down() -> None:
     process = start("slow")
     try:
-        read_until(process, "INVOKING")
+        lines = read_until(process, "INVOKING")
         process.send_signal(signal.SIGTERM)
-        lines = read_until(process, "READY")
+        lines += read_until(process, "READY")
         # The platform's next signal ends the process; shutdown does not run twice.
         process.send_signal(signal.SIGTERM)
         rest, err = process.communicate(timeout=10)
