@@ -47,7 +47,7 @@ def detect_source(event: Any) -> EventSource | None:
     ctx = event.get("requestContext")
     if type(ctx) is not dict:
         return None
-    if event.get("version") == "2.0" and "http" in ctx:
+    if event.get("version") == "2.0" and ("http" in ctx or "rawPath" in event):
         domain = ctx.get("domainName")
         if type(domain) is str and ".lambda-url." in domain:
             return FUNCTION_URL

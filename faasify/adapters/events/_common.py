@@ -12,6 +12,7 @@ from faasify.adapters._body import TextTypes
 __all__ = [
     "EventOptions",
     "Headers",
+    "check_str",
     "headers_from_maps",
     "join_root",
     "query_from_decoded",
@@ -36,7 +37,8 @@ class EventOptions:
     base_path: str = ""
 
 
-def _check_str(value: Any, what: str) -> str:
+def check_str(value: Any, what: str) -> str:
+    """``value`` if it is a string; a ``TypeError`` naming ``what`` otherwise."""
     if type(value) is not str:
         raise TypeError(f"{what} must be a string, not {type(value).__name__}")
     return value
@@ -50,13 +52,13 @@ def headers_from_maps(single: Any, multi: Any) -> Headers:
     """
     if multi:
         return [
-            (_check_str(name, "header name").lower(), _check_str(value, "header value"))
+            (check_str(name, "header name").lower(), check_str(value, "header value"))
             for name, values in multi.items()
             for value in values
         ]
     if single:
         return [
-            (_check_str(name, "header name").lower(), _check_str(value, "header value"))
+            (check_str(name, "header name").lower(), check_str(value, "header value"))
             for name, value in single.items()
         ]
     return []
@@ -101,11 +103,11 @@ def query_from_decoded(single: Any, multi: Any) -> bytes:
         return b""
     parts = []
     for key, values in source.items():
-        k = quote(_check_str(key, "query key"), safe=_QUERY_SAFE)
+        k = quote(check_str(key, "query key"), safe=_QUERY_SAFE)
         if type(values) is str or values is None:
             values = (values or "",)
         for value in values:
-            parts.append(f"{k}={quote(_check_str(value, 'query value'), safe=_QUERY_SAFE)}")
+            parts.append(f"{k}={quote(check_str(value, 'query value'), safe=_QUERY_SAFE)}")
     return "&".join(parts).encode("ascii")
 
 
@@ -121,11 +123,11 @@ def query_from_raw(single: Any, multi: Any) -> bytes:
         return b""
     parts = []
     for key, values in source.items():
-        k = quote(_check_str(key, "query key"), safe=_RAW_QUERY_SAFE)
+        k = quote(check_str(key, "query key"), safe=_RAW_QUERY_SAFE)
         if type(values) is str or values is None:
             values = (values or "",)
         for value in values:
-            parts.append(f"{k}={quote(_check_str(value, 'query value'), safe=_RAW_QUERY_SAFE)}")
+            parts.append(f"{k}={quote(check_str(value, 'query value'), safe=_RAW_QUERY_SAFE)}")
     return "&".join(parts).encode("ascii")
 
 

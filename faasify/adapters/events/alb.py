@@ -19,6 +19,7 @@ from typing import Any
 from faasify.adapters._body import decode_event_body, encode_response_body
 from faasify.adapters.events._common import (
     EventOptions,
+    check_str,
     headers_from_maps,
     join_root,
     query_from_raw,
@@ -52,7 +53,7 @@ class ApplicationLoadBalancer(EventSource):
                 client = (value.split(",", 1)[0].strip(), 0)
                 break
         return Request(
-            method=event["httpMethod"],
+            method=check_str(event["httpMethod"], "httpMethod"),
             path=path,
             query_string=query_from_raw(
                 event.get("queryStringParameters"), event.get("multiValueQueryStringParameters")

@@ -21,6 +21,7 @@ from typing import Any
 from faasify.adapters._body import decode_event_body, encode_response_body
 from faasify.adapters.events._common import (
     EventOptions,
+    check_str,
     headers_from_maps,
     join_root,
     query_from_decoded,
@@ -66,7 +67,7 @@ class ApiGatewayV1(EventSource):
         root_path, path = join_root(root_path, path, options)
         source_ip = (ctx.get("identity") or {}).get("sourceIp")
         return Request(
-            method=event["httpMethod"],
+            method=check_str(event["httpMethod"], "httpMethod"),
             path=path,
             query_string=query_from_decoded(
                 event.get("queryStringParameters"), event.get("multiValueQueryStringParameters")

@@ -18,6 +18,7 @@ from typing import Any
 from faasify.adapters._body import decode_event_body, encode_response_body
 from faasify.adapters.events._common import (
     EventOptions,
+    check_str,
     join_root,
     server_and_scheme,
     split_root,
@@ -63,7 +64,7 @@ class ApiGatewayV2(EventSource):
         source_ip = http.get("sourceIp")
         query = event.get("rawQueryString") or ""
         return Request(
-            method=http["method"],
+            method=check_str(http["method"], "requestContext.http.method"),
             path=path,
             query_string=query.encode("ascii") if query.isascii() else query.encode("utf-8"),
             headers=headers,
