@@ -93,7 +93,8 @@ def unquote_path(path: str) -> str:
     return unquote(path) if "%" in path else path
 
 
-_QUERY_SAFE = "!$'()*+,;:@/?~"
+# Characters that mean nothing special inside a query value ("+" does: a space).
+_QUERY_SAFE = "!$'()*,;:@/?~"
 
 
 def query_from_decoded(single: Any, multi: Any) -> bytes:
@@ -113,7 +114,7 @@ def query_from_decoded(single: Any, multi: Any) -> bytes:
 
 # A value the source left encoded keeps its escapes; only characters that can
 # never stand raw in a query string are escaped.
-_RAW_QUERY_SAFE = _QUERY_SAFE + "%=&"
+_RAW_QUERY_SAFE = _QUERY_SAFE + "%=&+"
 
 
 def query_from_raw(single: Any, multi: Any) -> bytes:
