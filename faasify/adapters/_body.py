@@ -15,9 +15,13 @@ from base64 import b64decode, b64encode
 from collections.abc import Iterable
 from typing import Any
 
-from faasify.adapters.http import Response
-
-__all__ = ["DEFAULT_TEXT_MIME_TYPES", "TextTypes", "decode_event_body", "encode_response_body"]
+__all__ = [
+    "DEFAULT_TEXT_MIME_TYPES",
+    "TextTypes",
+    "content_headers",
+    "decode_event_body",
+    "encode_response_body",
+]
 
 DEFAULT_TEXT_MIME_TYPES: frozenset[str] = frozenset(
     {
@@ -81,19 +85,26 @@ def decode_event_body(body: Any, is_base64: Any) -> bytes:
     return body.encode("utf-8")
 
 
-def encode_response_body(response: Response, text_types: TextTypes) -> tuple[str, bool]:
-    """The response body as the event's ``body`` string and its base64 flag."""
-    body = response.body
-    if not body:
-        return "", False
-    content_type = ""
-    content_encoding = ""
-    for name, value in response.headers:
+def content_headers(headers: list[tuple[str, str]]) -> tuple[str, str]:
+    """Content-Type and Content-Encoding from headers of any casing ("" if absent)."""
+    content_type = content_encoding = ""
+    for name, value in headers:
         if len(name) == 12 and name.lower() == "content-type":
             content_type = value
         elif len(name) == 16 and name.lower() == "content-encoding":
-            content_encoding = value.strip().lower()
-    if content_encoding in _IDENTITY_ENCODINGS and text_types.is_text(content_type):
+            content_encoding = value
+    return content_type, content_encoding
+
+
+def encode_response_body(
+    body: bytes, content_type: str | None, content_encoding: str | None, text_types: TextTypes
+) -> tuple[str, bool]:
+    """The response body as the event's ``body`` string and its base64 flag."""
+    if not body:
+        return "", False
+    if (
+        not content_encoding or content_encoding.strip().lower() in _IDENTITY_ENCODINGS
+    ) and text_types.is_text(content_type or ""):
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:

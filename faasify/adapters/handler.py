@@ -23,7 +23,7 @@ from faasify.adapters.events import (
     detect_source,
     is_warmup_event,
 )
-from faasify.adapters.http import Request, Response
+from faasify.adapters.http import InvalidRequestError, Request, Response
 from faasify.adapters.instance import Instance, current_instance, seconds_since_process_start
 from faasify.adapters.runners import ASGIRunner, LifespanCycle, LifespanMode, WSGIRunner
 from faasify.adapters.types import ASGIApp, WSGIApp
@@ -169,6 +169,9 @@ class LambdaHandler:
             method = request.method
             try:
                 response = self._runner.run(request)
+            except InvalidRequestError as exc:
+                log_bad_event(context, source.name, exc)
+                response = _BAD_EVENT
             except Exception as exc:
                 log_app_error(context, source.name, request.method, request.path, exc)
                 response = _INTERNAL_ERROR
@@ -187,7 +190,8 @@ class LambdaHandler:
                 cold=cold,
                 init_ms=self.init_seconds * 1000,
             )
-        self._instance.after_invoke()
+        if self._instance.signal_pending:
+            self._instance.after_invoke()
         return result
 
     def _report_late_error(self, request: Request, exc: Exception) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Request", "Response"]
+__all__ = ["InvalidRequestError", "Request", "Response"]
 
 
 @dataclass(slots=True)
@@ -54,3 +54,8 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+class InvalidRequestError(ValueError):
+    """A request that a runner cannot hand to the app (a header that is not a
+    string, say). Raised before the app is called; the handler answers 400."""

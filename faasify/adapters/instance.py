@@ -62,7 +62,8 @@ class Instance:
         asyncio.set_event_loop(self.loop)
         self._callbacks: list[ShutdownCallback] = []
         self._closed = False
-        self._signal_pending = False
+        #: A SIGTERM arrived mid-invoke; the handler checks this after each invoke.
+        self.signal_pending = False
         self._previous_sigterm: Any = None
         self._signals_installed = False
         atexit.register(self.shutdown)
@@ -90,7 +91,7 @@ class Instance:
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         if self.loop.is_running():
             # Mid-invoke: let the request finish, then shut down (see after_invoke).
-            self._signal_pending = True
+            self.signal_pending = True
             return
         self._terminate(signum, frame)
 
@@ -101,8 +102,8 @@ class Instance:
         now; the process is left for the platform to end (it sent SIGTERM to
         end it), because exiting here would lose the response on its way out.
         """
-        if self._signal_pending:
-            self._signal_pending = False
+        if self.signal_pending:
+            self.signal_pending = False
             logger.info("SIGTERM received during an invoke: shutting down after it")
             self.shutdown()
 

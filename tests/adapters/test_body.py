@@ -6,14 +6,18 @@ import base64
 
 import pytest
 
-from faasify.adapters._body import TextTypes, decode_event_body, encode_response_body
+from faasify.adapters._body import (
+    TextTypes,
+    content_headers,
+    decode_event_body,
+    encode_response_body,
+)
 from faasify.adapters.events._common import (
     response_headers_single,
     server_and_scheme,
     set_cookie_variants,
     status_description,
 )
-from faasify.adapters.http import Response
 
 
 @pytest.mark.parametrize("body", [None, "", b""])
@@ -54,7 +58,8 @@ def test_text_types(content_type: str, text: bool) -> None:
 
 
 def _encode(headers: list[tuple[str, str]], body: bytes) -> tuple[str, bool]:
-    return encode_response_body(Response(200, headers, body), TextTypes())
+    content_type, content_encoding = content_headers(headers)
+    return encode_response_body(body, content_type, content_encoding, TextTypes())
 
 
 def test_text_body_goes_as_text() -> None:

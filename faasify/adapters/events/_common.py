@@ -20,6 +20,7 @@ __all__ = [
     "response_headers_multi",
     "response_headers_single",
     "server_and_scheme",
+    "server_from",
     "set_cookie_variants",
     "split_root",
     "status_description",
@@ -64,28 +65,46 @@ def headers_from_maps(single: Any, multi: Any) -> Headers:
     return []
 
 
+_servers: dict[tuple[str, str | None, str | None], tuple[tuple[str, int], str]] = {}
+
+
+def server_from(host: str, port: str | None, proto: str | None) -> tuple[tuple[str, int], str]:
+    """``(host, port)`` and scheme as the client saw them, from forwarding headers.
+
+    Memoised: a function sees the same few hosts over and over.
+    """
+    key = (host, port, proto)
+    found = _servers.get(key)
+    if found is not None:
+        return found
+    scheme = (proto.split(",", 1)[0].strip() if proto else "") or "https"
+    if ":" in host and not host.endswith("]"):
+        host, _, host_port = host.rpartition(":")
+        port = port or host_port
+    try:
+        number = int(port) if port else (443 if scheme == "https" else 80)
+    except ValueError:
+        number = 443 if scheme == "https" else 80
+    found = ((host, number), scheme)
+    if len(_servers) < 64:
+        _servers[key] = found
+    return found
+
+
 def server_and_scheme(
     headers: Headers, default_host: str = "localhost"
 ) -> tuple[tuple[str, int], str]:
-    """``(host, port)`` and scheme as the client saw them, from forwarding headers."""
+    """:func:`server_from`, reading the forwarding headers from header pairs."""
     host = default_host
-    port = ""
-    scheme = "https"
+    port = proto = None
     for name, value in headers:
         if name == "host":
             host = value
         elif name == "x-forwarded-port":
             port = value
         elif name == "x-forwarded-proto":
-            scheme = value.split(",", 1)[0].strip() or scheme
-    if ":" in host and not host.endswith("]"):
-        host, _, host_port = host.rpartition(":")
-        port = port or host_port
-    try:
-        port_number = int(port) if port else (443 if scheme == "https" else 80)
-    except ValueError:
-        port_number = 443 if scheme == "https" else 80
-    return (host, port_number), scheme
+            proto = value
+    return server_from(host, port, proto)
 
 
 def unquote_path(path: str) -> str:

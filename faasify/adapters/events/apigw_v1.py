@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters._body import decode_event_body, encode_response_body
+from faasify.adapters._body import content_headers, decode_event_body, encode_response_body
 from faasify.adapters.events._common import (
     EventOptions,
     check_str,
@@ -84,7 +84,10 @@ class ApiGatewayV1(EventSource):
         )
 
     def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
-        body, is_base64 = encode_response_body(response, options.text_types)
+        content_type, content_encoding = content_headers(response.headers)
+        body, is_base64 = encode_response_body(
+            response.body, content_type, content_encoding, options.text_types
+        )
         result: dict[str, Any] = {"statusCode": response.status}
         if self._multi_value:
             result["multiValueHeaders"] = response_headers_multi(response.headers)

@@ -14,15 +14,15 @@ still encoded.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from faasify.adapters._body import decode_event_body, encode_response_body
 from faasify.adapters.events._common import (
     EventOptions,
     check_str,
     join_root,
-    server_and_scheme,
+    server_from,
     split_root,
-    unquote_path,
 )
 from faasify.adapters.events._source import EventSource
 from faasify.adapters.http import Request, Response
@@ -40,46 +40,56 @@ class ApiGatewayV2(EventSource):
     def decode(self, event: dict[str, Any], context: Any, options: EventOptions) -> Request:
         ctx = event["requestContext"]
         http = ctx["http"]
-        headers = [(name.lower(), value) for name, value in (event.get("headers") or {}).items()]
-        for name, value in headers:
-            if type(value) is not str or type(name) is not str:
-                raise TypeError("header names and values must be strings")
+        event_headers = event.get("headers")
+        if event_headers:
+            headers = list(event_headers.items())
+            # AWS sends 2.0 header names lower-cased; hand-made events may not.
+            if not "".join(event_headers).islower():
+                headers = [(name.lower(), value) for name, value in headers]
+            host = event_headers.get("host") or ctx.get("domainName") or "localhost"
+            server, scheme = server_from(
+                host, event_headers.get("x-forwarded-port"), event_headers.get("x-forwarded-proto")
+            )
+        else:
+            headers = []
+            server, scheme = server_from(ctx.get("domainName") or "localhost", None, None)
         cookies = event.get("cookies")
-        if cookies:
+        # Function URLs send the Cookie header *and* the cookies array.
+        if cookies and not (event_headers and "cookie" in event_headers):
             headers.append(("cookie", "; ".join(cookies)))
-        server, scheme = server_and_scheme(headers, ctx.get("domainName") or "localhost")
         path: str = event.get("rawPath") or http["path"] or "/"
         raw_path = None
         root_path = ""
         if self._function_url:
-            raw_path = path.encode("utf-8")
-            path = unquote_path(path)
+            raw_path = path.encode()
+            if "%" in path:
+                path = unquote(path)
         else:
             stage = ctx.get("stage")
             if stage and stage != "$default":
                 split = split_root(path, "/" + stage)
                 if split is not None:
                     root_path, path = split
-        root_path, path = join_root(root_path, path, options)
+        if options.base_path:
+            root_path, path = join_root(root_path, path, options)
         source_ip = http.get("sourceIp")
-        query = event.get("rawQueryString") or ""
+        body = event.get("body")
         return Request(
-            method=check_str(http["method"], "requestContext.http.method"),
-            path=path,
-            query_string=query.encode("ascii") if query.isascii() else query.encode("utf-8"),
-            headers=headers,
-            body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
-            root_path=root_path,
-            scheme=scheme,
-            server=server,
-            client=(source_ip, 0) if source_ip else None,
-            raw_path=raw_path,
-            event=event,
-            context=context,
+            check_str(http["method"], "requestContext.http.method"),
+            path,
+            (event.get("rawQueryString") or "").encode(),
+            headers,
+            decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
+            root_path,
+            scheme,
+            server,
+            (source_ip, 0) if source_ip else None,
+            raw_path,
+            event,
+            context,
         )
 
     def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
-        body, is_base64 = encode_response_body(response, options.text_types)
         headers: dict[str, str] = {}
         cookies: list[str] = []
         for name, value in response.headers:
@@ -90,6 +100,12 @@ class ApiGatewayV2(EventSource):
                 headers[key] = f"{headers[key]}, {value}"
             else:
                 headers[key] = value
+        body, is_base64 = encode_response_body(
+            response.body,
+            headers.get("content-type"),
+            headers.get("content-encoding"),
+            options.text_types,
+        )
         result: dict[str, Any] = {"statusCode": response.status, "headers": headers}
         if cookies:
             result["cookies"] = cookies

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from faasify.adapters.http import Request, Response
+from faasify.adapters.http import InvalidRequestError, Request, Response
 from faasify.adapters.types import ASGIApp, Message
 
 __all__ = ["ASGIRunner", "IncompleteResponseError"]
@@ -27,59 +27,11 @@ class IncompleteResponseError(RuntimeError):
 
 
 def _asgi_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    # UTF-8 restores the bytes a client sent: the platforms decode them as UTF-8.
     try:
-        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-    except UnicodeEncodeError:
-        # Values outside Latin-1 arrive from clients that sent raw UTF-8.
-        return [(name.encode("utf-8"), value.encode("utf-8")) for name, value in headers]
-
-
-class _Cycle:
-    """The receive/send pair of one request, collecting the buffered response."""
-
-    __slots__ = ("_body", "_loop", "_read", "_waiter", "chunks", "complete", "headers", "status")
-
-    def __init__(self, body: bytes, loop: asyncio.AbstractEventLoop) -> None:
-        self._body = body
-        self._loop = loop
-        self._read = False
-        self._waiter: asyncio.Future[None] | None = None
-        self.status = 0
-        self.headers: Any = ()
-        self.chunks: list[bytes] = []
-        self.complete = False
-
-    async def receive(self) -> Message:
-        if not self._read:
-            self._read = True
-            return {"type": "http.request", "body": self._body, "more_body": False}
-        # The body is read: the next event is the end of the connection, which
-        # for a buffered response comes once the response is complete.
-        if not self.complete:
-            self._waiter = self._loop.create_future()
-            await self._waiter
-        return _DISCONNECT
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.body":
-            if not self.status:
-                raise RuntimeError("http.response.body sent before http.response.start")
-            body = message.get("body")
-            if body:
-                self.chunks.append(body)
-            if not message.get("more_body", False):
-                self.complete = True
-                waiter = self._waiter
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-        elif kind == "http.response.start":
-            if self.status:
-                raise RuntimeError("http.response.start sent twice")
-            self.status = message["status"]
-            self.headers = message.get("headers", ())
-        else:
-            raise RuntimeError(f"unexpected ASGI message {kind!r} in an HTTP cycle")
+        return [(name.encode(), value.encode()) for name, value in headers]
+    except AttributeError:
+        raise InvalidRequestError("header names and values must be strings") from None
 
 
 class ASGIRunner:
@@ -117,22 +69,67 @@ class ASGIRunner:
             "aws.event": request.event,
             "aws.context": request.context,
         }
-        if self._state is not None:
+        if self._state:
+            # A shallow copy per request, as uvicorn gives: shared values, and
+            # keys a request adds stay its own. An empty state needs no copy;
+            # frameworks create their own on first use.
             scope["state"] = self._state.copy()
-        cycle = _Cycle(request.body, self._loop)
+
+        # The cycle's state lives in closures: cheaper per invoke than an object.
+        loop = self._loop
+        body = request.body
+        read = complete = False
+        status = 0
+        headers: Any = ()
+        chunks: list[bytes] = []
+        waiter: asyncio.Future[None] | None = None
+
+        async def receive() -> Message:
+            nonlocal read, waiter
+            if not read:
+                read = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            # The body is read: the next event is the end of the connection,
+            # which for a buffered response comes once the response is whole.
+            if not complete:
+                waiter = loop.create_future()
+                await waiter
+            return _DISCONNECT
+
+        async def send(message: Message) -> None:
+            nonlocal status, headers, complete
+            kind = message["type"]
+            if kind == "http.response.body":
+                if not status:
+                    raise RuntimeError("http.response.body sent before http.response.start")
+                chunk = message.get("body")
+                if chunk:
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    complete = True
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(None)
+            elif kind == "http.response.start":
+                if status:
+                    raise RuntimeError("http.response.start sent twice")
+                status = message["status"]
+                headers = message.get("headers", ())
+            else:
+                raise RuntimeError(f"unexpected ASGI message {kind!r} in an HTTP cycle")
+
         try:
-            self._loop.run_until_complete(self._app(scope, cycle.receive, cycle.send))
+            loop.run_until_complete(self._app(scope, receive, send))
         except Exception as exc:
-            if not cycle.complete:
+            if not complete:
                 raise
             # The response is whole (Starlette, for one, sends its 500 page and
             # then re-raises): the client gets it and the error is reported.
             if self._late_error is not None:
                 self._late_error(request, exc)
-        if not cycle.status:
+        if not status:
             raise IncompleteResponseError("the app returned without sending a response")
         return Response(
-            cycle.status,
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in cycle.headers],
-            b"".join(cycle.chunks),
+            status,
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers],
+            b"".join(chunks),
         )

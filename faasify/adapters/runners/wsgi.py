@@ -14,25 +14,23 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from faasify.adapters.http import Request, Response
+from faasify.adapters.http import InvalidRequestError, Request, Response
 from faasify.adapters.types import WSGIApp, WSGIEnviron
 
 __all__ = ["WSGIRunner"]
 
 _WSGI_VERSION = (1, 0)
-_environ_key_cache: dict[str, str | None] = {
+# Header name -> environ key, or "" for headers that must not reach the app.
+_environ_keys: dict[str, str] = {
     "content-type": "CONTENT_TYPE",
-    "content-length": None,  # set from the real body length instead
+    "content-length": "",  # set from the real body length instead
 }
 
 
-def _environ_key(name: str) -> str | None:
-    key = _environ_key_cache.get(name, "")
-    if key != "":
-        return key
-    key = None if "_" in name else "HTTP_" + name.upper().replace("-", "_")
-    if len(_environ_key_cache) < 512:
-        _environ_key_cache[name] = key
+def _environ_key(name: str) -> str:
+    key = "" if "_" in name else "HTTP_" + name.upper().replace("-", "_")
+    if len(_environ_keys) < 512:
+        _environ_keys[name] = key
     return key
 
 
@@ -45,6 +43,7 @@ def build_environ(request: Request) -> WSGIEnviron:
     """The PEP 3333 environ for ``request``."""
     server = request.server or ("localhost", 443)
     body = request.body
+    client = request.client
     environ: WSGIEnviron = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": _latin1(request.root_path),
@@ -53,6 +52,7 @@ def build_environ(request: Request) -> WSGIEnviron:
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]),
         "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": client[0] if client else "127.0.0.1",
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.version": _WSGI_VERSION,
         "wsgi.url_scheme": request.scheme,
@@ -64,19 +64,25 @@ def build_environ(request: Request) -> WSGIEnviron:
         "faasify.event": request.event,
         "faasify.context": request.context,
     }
-    if request.client is not None:
-        environ["REMOTE_ADDR"] = request.client[0]
-    for name, value in request.headers:
-        key = _environ_key(name)
-        if key is None:
-            continue
-        if not value.isascii():
-            value = _latin1(value)
-        existing = environ.get(key)
-        if existing is None:
-            environ[key] = value
-        else:
-            environ[key] = f"{existing}; {value}" if key == "HTTP_COOKIE" else f"{existing},{value}"
+    keys = _environ_keys
+    try:
+        for name, value in request.headers:
+            key = keys.get(name)
+            if key is None:
+                key = _environ_key(name)
+            if not key:
+                continue
+            if not value.isascii():
+                value = _latin1(value)
+            if key in environ:
+                # Repeated headers fold into one value, as RFC 9110 allows;
+                # cookies fold with "; " as RFC 6265 writes them.
+                sep = "; " if key == "HTTP_COOKIE" else ","
+                environ[key] = f"{environ[key]}{sep}{value}"
+            else:
+                environ[key] = value
+    except (AttributeError, TypeError):
+        raise InvalidRequestError("header names and values must be strings") from None
     return environ
 
 
