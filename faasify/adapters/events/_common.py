@@ -49,14 +49,23 @@ def headers_from_maps(single: Any, multi: Any) -> Headers:
     """Header pairs from ``multiValueHeaders`` when present, else ``headers``.
 
     The single-value map keeps only the last of repeated headers, so the
-    multi-value map wins whenever the source sent one.
+    multi-value map wins whenever the source sent one. Several Cookie lines
+    (ALB passes each on) fold into one header, as RFC 9113 asks of gateways:
+    frameworks read only the first.
     """
     if multi:
-        return [
-            (check_str(name, "header name").lower(), check_str(value, "header value"))
-            for name, values in multi.items()
-            for value in values
-        ]
+        headers: Headers = []
+        cookies: list[str] | None = None
+        for name, values in multi.items():
+            lowered = check_str(name, "header name").lower()
+            if lowered == "cookie" and len(values) > 1:
+                cookies = (cookies or []) + [check_str(v, "header value") for v in values]
+                continue
+            for value in values:
+                headers.append((lowered, check_str(value, "header value")))
+        if cookies:
+            headers.append(("cookie", "; ".join(cookies)))
+        return headers
     if single:
         return [
             (check_str(name, "header name").lower(), check_str(value, "header value"))
