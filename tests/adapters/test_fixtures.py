@@ -132,7 +132,7 @@ def test_fixture_round_trip_through_an_app(app_factory: Any, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["sqs", "eventbridge-scheduled"])
 def test_non_http_fixtures_are_refused_by_name(name: str) -> None:
-    with pytest.raises(UnsupportedEventError, match="SQS|EventBridge"):
+    with pytest.raises(UnsupportedEventError, match=r"SQS|EventBridge"):
         handler(starlette_app())(load_event(name), None)
 
 
