@@ -30,6 +30,7 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)  ## adapter overhead against the peers; writes .benchmarks/ and docs tables
+	mkdir -p .benchmarks
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-json=.benchmarks/adapters.json -q
 	$(BIN)/python -m benchmarks.report .benchmarks/adapters.json docs/benchmarks-table.md
 

@@ -43,7 +43,12 @@ def make_server(
                 self.command,
                 path,
                 query,
-                list(self.headers.items()),
+                [
+                    *self.headers.items(),
+                    # What the platform's front door adds: the client spoke plain HTTP.
+                    ("X-Forwarded-Proto", "http"),
+                    ("X-Forwarded-Port", str(self.server.server_address[1])),
+                ],
                 body,
                 source_ip=self.client_address[0],
             )
