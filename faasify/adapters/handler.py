@@ -7,12 +7,11 @@ invoke is then: detect the event's source, decode, run, encode.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from faasify._exceptions import ConfigurationError, LifespanError, UnsupportedEventError
 from faasify.adapters._body import TextTypes
@@ -25,8 +24,14 @@ from faasify.adapters.events import (
 )
 from faasify.adapters.http import InvalidRequestError, Request, Response
 from faasify.adapters.instance import Instance, current_instance, seconds_since_process_start
-from faasify.adapters.runners import ASGIRunner, LifespanCycle, LifespanMode, WSGIRunner
-from faasify.adapters.types import ASGIApp, WSGIApp
+from faasify.adapters.runners.wsgi import WSGIRunner
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from faasify.adapters.runners.asgi import ASGIRunner
+    from faasify.adapters.runners.lifespan import LifespanCycle, LifespanMode
+    from faasify.adapters.types import ASGIApp, WSGIApp
 
 __all__ = ["AppKind", "Hook", "LambdaHandler", "asgi", "handler", "wsgi"]
 
@@ -78,10 +83,10 @@ def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
     )
 
 
-def _run_hook(hook: Hook, loop: asyncio.AbstractEventLoop) -> None:
+def _run_hook(hook: Hook, instance: Instance) -> None:
     result = hook()
     if inspect.isawaitable(result):
-        loop.run_until_complete(result)
+        instance.loop.run_until_complete(result)
 
 
 class LambdaHandler:
@@ -120,17 +125,20 @@ class LambdaHandler:
         self._on_shutdown = list(on_shutdown)
         self.shutdown_timeout = shutdown_timeout
         self._instance: Instance = current_instance()
-        loop = self._instance.loop
         self._lifespan: LifespanCycle | None = None
         self._runner: ASGIRunner | WSGIRunner
         if self.kind == "asgi":
+            from faasify.adapters.runners.asgi import ASGIRunner
+            from faasify.adapters.runners.lifespan import LifespanCycle
+
+            loop = self._instance.loop
             self._lifespan = LifespanCycle(app, loop, lifespan)
             self._lifespan.startup()
             self._runner = ASGIRunner(app, loop, self._lifespan.state, self._report_late_error)
         else:
             self._runner = WSGIRunner(app)
         for hook in on_startup:
-            _run_hook(hook, loop)
+            _run_hook(hook, self._instance)
         self._closed = False
         self._instance.on_shutdown(self.close)
         if handle_signals:
@@ -224,7 +232,6 @@ class LambdaHandler:
         self._instance.remove_shutdown(self.close)
         budget = self.shutdown_timeout if timeout is None else min(timeout, self.shutdown_timeout)
         deadline = time.monotonic() + budget
-        loop = self._instance.loop
         if self._lifespan is not None:
             try:
                 self._lifespan.shutdown(max(0.0, budget))
@@ -235,7 +242,9 @@ class LambdaHandler:
             try:
                 result = hook()
                 if inspect.isawaitable(result):
-                    loop.run_until_complete(asyncio.wait_for(result, max(0.0, left)))
+                    import asyncio
+
+                    self._instance.loop.run_until_complete(asyncio.wait_for(result, max(0.0, left)))
             except Exception:
                 logger.exception("shutdown hook %r failed", hook)
 

@@ -4,20 +4,19 @@ Every event source decodes into a :class:`Request` and encodes from a
 :class:`Response`; every runner consumes the one and produces the other. That
 is what keeps event sources times app kinds an M+N problem instead of M*N.
 
-Both are plain slotted classes built once per invoke, so they carry only what a
-runner needs, already in the form the runners share: header names lower-cased,
-the path percent-decoded, the query string still encoded.
+Both are plain slotted classes (not dataclasses: those cost import time on
+every cold start), built once per invoke and carrying what the runners need
+in the form they share: header names lower-cased, the path percent-decoded,
+the query string still encoded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["InvalidRequestError", "Request", "Response"]
 
 
-@dataclass(slots=True)
 class Request:
     """One HTTP request, independent of the event it came in.
 
@@ -29,21 +28,53 @@ class Request:
     that appeared several times appears several times.
     """
 
-    method: str
-    path: str
-    query_string: bytes
-    headers: list[tuple[str, str]]
-    body: bytes
-    root_path: str = ""
-    scheme: str = "https"
-    server: tuple[str, int] | None = None
-    client: tuple[str, int] | None = None
-    raw_path: bytes | None = None
-    event: Any = None
-    context: Any = None
+    __slots__ = (
+        "body",
+        "client",
+        "context",
+        "event",
+        "headers",
+        "method",
+        "path",
+        "query_string",
+        "raw_path",
+        "root_path",
+        "scheme",
+        "server",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        root_path: str = "",
+        scheme: str = "https",
+        server: tuple[str, int] | None = None,
+        client: tuple[str, int] | None = None,
+        raw_path: bytes | None = None,
+        event: Any = None,
+        context: Any = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query_string = query_string
+        self.headers = headers
+        self.body = body
+        self.root_path = root_path
+        self.scheme = scheme
+        self.server = server
+        self.client = client
+        self.raw_path = raw_path
+        self.event = event
+        self.context = context
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.root_path}{self.path}>"
 
 
-@dataclass(slots=True)
 class Response:
     """One HTTP response as the app produced it, body fully buffered.
 
@@ -51,9 +82,15 @@ class Response:
     and grouping its platform expects.
     """
 
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} ({len(self.body)} bytes)>"
 
 
 class InvalidRequestError(ValueError):

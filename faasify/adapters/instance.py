@@ -10,18 +10,19 @@ running every registered shutdown callback within a deadline.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Instance", "current_instance"]
 
@@ -58,8 +59,7 @@ class Instance:
     """
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._callbacks: list[ShutdownCallback] = []
         self._closed = False
         #: A SIGTERM arrived mid-invoke; the handler checks this after each invoke.
@@ -67,6 +67,22 @@ class Instance:
         self._previous_sigterm: Any = None
         self._signals_installed = False
         atexit.register(self.shutdown)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The instance's one event loop, created on first use.
+
+        A WSGI app with no async hooks never creates it, and so never pays for
+        importing asyncio at cold start. The loop is also made the thread's
+        current loop, for libraries that look it up at import or setup time.
+        """
+        loop = self._loop
+        if loop is None:
+            import asyncio
+
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+        return loop
 
     @property
     def closed(self) -> bool:
@@ -85,11 +101,13 @@ class Instance:
         """Shut down on SIGTERM; only the main thread may install signal handlers."""
         if self._signals_installed or threading.current_thread() is not threading.main_thread():
             return
+        import signal
+
         self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         self._signals_installed = True
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        if self.loop.is_running():
+        if self._loop is not None and self._loop.is_running():
             # Mid-invoke: let the request finish, then shut down (see after_invoke).
             self.signal_pending = True
             return
@@ -108,6 +126,8 @@ class Instance:
             self.shutdown()
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
+        import signal  # imported when the handler was installed: no cost here
+
         logger.info("SIGTERM received: shutting down the instance")
         self.shutdown()
         previous = self._previous_sigterm
@@ -133,11 +153,12 @@ class Instance:
                 callback(max(0.0, deadline - time.monotonic()))
             except Exception:
                 logger.exception("shutdown callback %r failed", callback)
-        if not self.loop.is_running() and not self.loop.is_closed():
+        loop = self._loop
+        if loop is not None and not loop.is_running() and not loop.is_closed():
             try:
-                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
-                self.loop.close()
+                loop.close()
 
 
 _instance: Instance | None = None

@@ -47,7 +47,7 @@ def make_server(
                     *self.headers.items(),
                     # What the platform's front door adds: the client spoke plain HTTP.
                     ("X-Forwarded-Proto", "http"),
-                    ("X-Forwarded-Port", str(self.server.server_address[1])),
+                    ("X-Forwarded-Port", str(port)),
                 ],
                 body,
                 source_ip=self.client_address[0],
@@ -72,7 +72,9 @@ def make_server(
         def log_message(self, format: str, *args: Any) -> None:
             logger.info("%s %s", self.address_string(), format % args)
 
-    return HTTPServer((host, port), _RequestHandler)
+    server = HTTPServer((host, port), _RequestHandler)
+    port = server.server_port  # the closure above reads the real port (port=0 picks one)
+    return server
 
 
 def serve(

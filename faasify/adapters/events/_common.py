@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, unquote
@@ -30,12 +29,14 @@ __all__ = [
 Headers = list[tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
 class EventOptions:
     """Per-handler settings the codecs read; built once at cold start."""
 
-    text_types: TextTypes
-    base_path: str = ""
+    __slots__ = ("base_path", "text_types")
+
+    def __init__(self, text_types: TextTypes, base_path: str = "") -> None:
+        self.text_types = text_types
+        self.base_path = base_path
 
 
 def check_str(value: Any, what: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from typing import Any
 
 from faasify.adapters.events._common import EventOptions
@@ -11,7 +10,7 @@ from faasify.adapters.http import Request, Response
 __all__ = ["EventSource"]
 
 
-class EventSource(ABC):
+class EventSource:
     """Translates one platform's event shape to a :class:`Request` and back.
 
     An instance stands for one *shape*, including its response conventions
@@ -23,7 +22,6 @@ class EventSource(ABC):
     #: The shape's name, as it appears in logs and errors.
     name: str
 
-    @abstractmethod
     def decode(self, event: dict[str, Any], context: Any, options: EventOptions) -> Request:
         """The request the event carries.
 
@@ -31,10 +29,11 @@ class EventSource(ABC):
         ``ValueError`` for a malformed event; the handler turns those into a
         400 answer shaped by :meth:`encode`.
         """
+        raise NotImplementedError
 
-    @abstractmethod
     def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
         """The platform's response object for ``response``."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"<EventSource {self.name}>"

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faasify.adapters.http import InvalidRequestError, Request, Response
-from faasify.adapters.types import ASGIApp, Message
+
+if TYPE_CHECKING:
+    from faasify.adapters.types import ASGIApp, Message
 
 __all__ = ["ASGIRunner", "IncompleteResponseError"]
 

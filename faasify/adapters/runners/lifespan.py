@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from faasify._exceptions import LifespanShutdownError, LifespanStartupError
-from faasify.adapters.types import ASGIApp, Message
+
+if TYPE_CHECKING:
+    from faasify.adapters.types import ASGIApp, Message
 
 __all__ = ["LifespanCycle", "LifespanMode"]
 

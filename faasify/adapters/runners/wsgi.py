@@ -12,10 +12,12 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faasify.adapters.http import InvalidRequestError, Request, Response
-from faasify.adapters.types import WSGIApp, WSGIEnviron
+
+if TYPE_CHECKING:
+    from faasify.adapters.types import WSGIApp, WSGIEnviron
 
 __all__ = ["WSGIRunner"]
 
