@@ -14,6 +14,9 @@ from faasify._exceptions import (
     LifespanShutdownError,
     LifespanStartupError,
     MalformedEventError,
+    PoolConnectError,
+    PoolError,
+    PoolTimeoutError,
     UnsupportedEventError,
 )
 from faasify._version import __version__
@@ -38,6 +41,9 @@ __all__ = [
     "LifespanShutdownError",
     "LifespanStartupError",
     "MalformedEventError",
+    "PoolConnectError",
+    "PoolError",
+    "PoolTimeoutError",
     "Request",
     "Response",
     "UnsupportedEventError",

@@ -10,9 +10,12 @@ FaasifyError
 ├── EventError                an event could not be turned into a request
 │   ├── UnsupportedEventError no event source recognises the event's shape
 │   └── MalformedEventError   the shape is known but a field is missing or wrong
-└── LifespanError             the app's startup or shutdown did not complete
-    ├── LifespanStartupError
-    └── LifespanShutdownError
+├── LifespanError             the app's startup or shutdown did not complete
+│   ├── LifespanStartupError
+│   └── LifespanShutdownError
+└── PoolError                 a pool could not give the app a connection
+    ├── PoolConnectError      the server cannot be reached within connect_timeout
+    └── PoolTimeoutError      every connection stayed busy for acquire_timeout
 ```
 """
 
@@ -26,6 +29,9 @@ __all__ = [
     "LifespanShutdownError",
     "LifespanStartupError",
     "MalformedEventError",
+    "PoolConnectError",
+    "PoolError",
+    "PoolTimeoutError",
     "UnsupportedEventError",
 ]
 
@@ -81,3 +87,17 @@ class LifespanStartupError(LifespanError):
 
 class LifespanShutdownError(LifespanError):
     """Shutdown failed or ran past its deadline."""
+
+
+class PoolError(FaasifyError):
+    """A pool could not give the app a working connection."""
+
+
+class PoolConnectError(PoolError):
+    """The server could not be reached (refused, unresolvable, or silent past
+    ``connect_timeout``). Raised quickly, so the invoke fails with a clear error
+    instead of hanging until the function's own timeout."""
+
+
+class PoolTimeoutError(PoolError):
+    """No connection came free within ``acquire_timeout`` (the pool is exhausted)."""

@@ -1,0 +1,194 @@
+"""A SQLAlchemy 2 engine that lives as long as the instance, tuned for FaaS.
+
+Sync engines (psycopg) serve WSGI apps, async engines (asyncpg, aiosqlite)
+serve ASGI apps; which one follows from the URL's driver. The defaults:
+
+* ``pool_size=1, max_overflow=0``: one request per instance at a time.
+* Reads through :meth:`SQLAlchemyPool.read` run in autocommit: no
+  ``BEGIN``/``ROLLBACK`` pair around a single read. Writes go through
+  :meth:`SQLAlchemyPool.begin`, a real transaction.
+* Thaw checks instead of ``pool_pre_ping``: a checkout pings only when the
+  connection sat idle past ``idle_check_after`` or its socket shows the
+  server closed it; a dead connection is replaced before the app sees it.
+* ``connect_timeout=2``: an unreachable server fails fast.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from faasify._exceptions import PoolError
+from faasify.pools._life import register_async_close, register_sync_close, socket_has_news
+from faasify.pools._stats import PoolStats
+
+__all__ = ["SQLAlchemyPool"]
+
+_ASYNC_DRIVERS = ("+asyncpg", "+aiosqlite", "+psycopg_async", "+aiomysql", "+asyncmy")
+
+
+def _connection_is_dead(dbapi_connection: Any) -> bool | None:
+    """``True`` if surely dead, ``None`` if worth a ping, ``False`` if fine.
+
+    Looks only at local state: the asyncpg driver's closed flag, or pending
+    bytes on the socket of a sync driver.
+    """
+    raw = getattr(dbapi_connection, "_connection", None)
+    is_closed = getattr(raw, "is_closed", None)
+    if callable(is_closed):
+        return bool(is_closed())
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if callable(fileno):
+        try:
+            return None if socket_has_news(fileno()) else False
+        except Exception:
+            return None
+    return False
+
+
+class SQLAlchemyPool:
+    """A module-scope SQLAlchemy engine with FaaS defaults and thaw checks.
+
+    ```python
+    db = SQLAlchemyPool(os.environ["DATABASE_URL"])     # postgresql+psycopg://...
+
+    @app.get("/todos")
+    def todos():
+        with db.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(todo_table))]
+    ```
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        name: str = "sqlalchemy",
+        pool_size: int = 1,
+        max_overflow: int = 0,
+        connect_timeout: float = 2.0,
+        acquire_timeout: float = 5.0,
+        idle_check_after: float = 30.0,
+        pgbouncer: bool = False,
+        **engine_kwargs: Any,
+    ) -> None:
+        url = url or os.environ.get("DATABASE_URL")
+        if not url:
+            raise PoolError("SQLAlchemyPool needs a URL (or the DATABASE_URL variable)")
+        self.url = url
+        self.name = name
+        self.stats = PoolStats(name)
+        self.asynchronous = any(driver in url.split("://", 1)[0] for driver in _ASYNC_DRIVERS)
+        self._idle_check_after = idle_check_after
+        connect_args = dict(engine_kwargs.pop("connect_args", {}))
+        if url.startswith("postgresql"):
+            if "+asyncpg" in url:
+                connect_args.setdefault("timeout", connect_timeout)
+                if pgbouncer:
+                    connect_args.setdefault("statement_cache_size", 0)
+                    connect_args.setdefault("prepared_statement_cache_size", 0)
+            else:
+                connect_args.setdefault("connect_timeout", max(1, round(connect_timeout)))
+                if pgbouncer:
+                    connect_args.setdefault("prepare_threshold", None)
+        if not url.startswith("sqlite"):
+            engine_kwargs.setdefault("pool_size", pool_size)
+            engine_kwargs.setdefault("max_overflow", max_overflow)
+            engine_kwargs.setdefault("pool_timeout", acquire_timeout)
+        self._engine_kwargs = {"connect_args": connect_args, **engine_kwargs}
+        self._engine: Any = None
+        self._autocommit: Any = None
+
+    @property
+    def engine(self) -> Any:
+        """The engine (``Engine`` or ``AsyncEngine``), created on first use."""
+        if self._engine is None:
+            self._create()
+        return self._engine
+
+    def _create(self) -> None:
+        from sqlalchemy import event
+
+        if self.asynchronous:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine: Any = create_async_engine(self.url, **self._engine_kwargs)
+            pool = engine.sync_engine.pool
+            register_async_close(self.name, engine.dispose)
+        else:
+            from sqlalchemy import create_engine
+
+            engine = create_engine(self.url, **self._engine_kwargs)
+            pool = engine.pool
+            register_sync_close(self.name, engine.dispose)
+        event.listen(pool, "connect", self._on_connect)
+        event.listen(pool, "checkout", self._on_checkout)
+        event.listen(pool, "checkin", self._on_checkin)
+        self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    # -- pool events ----------------------------------------------------------
+
+    def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
+        self.stats.connection_opened()
+        record.info["faasify.fresh"] = True
+
+    def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["faasify.last_used"] = time.monotonic()
+
+    def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        from sqlalchemy.exc import DisconnectionError
+
+        if record.info.pop("faasify.fresh", False):
+            return
+        self.stats.reused += 1
+        dead = _connection_is_dead(dbapi_connection)
+        last_used = record.info.get("faasify.last_used")
+        idle = last_used is not None and time.monotonic() - last_used > self._idle_check_after
+        if dead is False and not idle:
+            return
+        if dead is None or idle:
+            try:
+                cursor = dbapi_connection.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                finally:
+                    cursor.close()
+                self.stats.revalidated += 1
+                return
+            except Exception as exc:
+                reason = f"no answer to a ping ({exc!r})"
+        else:
+            reason = "closed by the server or the network"
+        self.stats.connection_dropped(reason)
+        # SQLAlchemy discards this connection and checks out a fresh one.
+        raise DisconnectionError(reason)
+
+    # -- use --------------------------------------------------------------------
+
+    def read(self) -> Any:
+        """A connection in autocommit, for reads: no BEGIN/ROLLBACK round trips.
+
+        ``with db.read() as conn`` (sync) or ``async with db.read() as conn``.
+        """
+        if self._engine is None:
+            self._create()
+        return self._autocommit.connect()
+
+    def begin(self) -> Any:
+        """A connection inside a transaction, committed on success (for writes)."""
+        return self.engine.begin()
+
+    def connect(self) -> Any:
+        """A plain connection, as ``engine.connect()`` gives."""
+        return self.engine.connect()
+
+    def dispose(self) -> Any:
+        """Close every pooled connection (awaitable for async engines)."""
+        return self.engine.dispose()
+
+    def __repr__(self) -> str:
+        kind = "async" if self.asynchronous else "sync"
+        return f"<SQLAlchemyPool {self.name} ({kind}) {self.stats.as_dict()}>"
