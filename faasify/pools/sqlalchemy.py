@@ -98,6 +98,7 @@ class SQLAlchemyPool:
             engine_kwargs.setdefault("pool_timeout", acquire_timeout)
         self._engine_kwargs = {"connect_args": connect_args, **engine_kwargs}
         self._engine: Any = None
+        self._dialect: Any = None
         self._autocommit: Any = None
 
     @property
@@ -126,6 +127,7 @@ class SQLAlchemyPool:
         event.listen(pool, "checkout", self._on_checkout)
         event.listen(pool, "checkin", self._on_checkin)
         self._engine = engine
+        self._dialect = engine.dialect
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     # -- pool events ----------------------------------------------------------
@@ -151,11 +153,9 @@ class SQLAlchemyPool:
             return
         if dead is None or idle:
             try:
-                cursor = dbapi_connection.cursor()
-                try:
-                    cursor.execute("SELECT 1")
-                finally:
-                    cursor.close()
+                # The dialect's own ping, as pool_pre_ping uses: it leaves no
+                # transaction open behind it.
+                self._dialect.do_ping(dbapi_connection)
                 self.stats.revalidated += 1
                 return
             except Exception as exc:
