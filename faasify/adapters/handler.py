@@ -24,13 +24,13 @@ from faasify.adapters.events import (
 )
 from faasify.adapters.http import InvalidRequestError, Request, Response
 from faasify.adapters.instance import Instance, current_instance, seconds_since_process_start
-from faasify.adapters.runners.wsgi import WSGIRunner
 
 if TYPE_CHECKING:
     import asyncio
 
     from faasify.adapters.runners.asgi import ASGIRunner
     from faasify.adapters.runners.lifespan import LifespanCycle, LifespanMode
+    from faasify.adapters.runners.wsgi import WSGIRunner
     from faasify.adapters.types import ASGIApp, WSGIApp
 
 __all__ = ["AppKind", "Hook", "LambdaHandler", "asgi", "handler", "wsgi"]
@@ -136,6 +136,8 @@ class LambdaHandler:
             self._lifespan.startup()
             self._runner = ASGIRunner(app, loop, self._lifespan.state, self._report_late_error)
         else:
+            from faasify.adapters.runners.wsgi import WSGIRunner
+
             self._runner = WSGIRunner(app)
         for hook in on_startup:
             _run_hook(hook, self._instance)

@@ -30,6 +30,19 @@ from faasify.adapters.http import Request, Response
 __all__ = ["ApiGatewayV2"]
 
 
+_LOWER_NAMES: set[str] = set()
+
+
+def _lowered(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Header pairs with lower-case names; remembers names that already were."""
+    for name, _ in headers:
+        if type(name) is not str:
+            raise TypeError("header names must be strings")
+        if name.islower() and len(_LOWER_NAMES) < 1024:
+            _LOWER_NAMES.add(name)
+    return [(name.lower(), value) for name, value in headers]
+
+
 class ApiGatewayV2(EventSource):
     """Payload format 2.0, for HTTP APIs and (``function_url=True``) Function URLs."""
 
@@ -44,8 +57,9 @@ class ApiGatewayV2(EventSource):
         if event_headers:
             headers = list(event_headers.items())
             # AWS sends 2.0 header names lower-cased; hand-made events may not.
-            if not "".join(event_headers).islower():
-                headers = [(name.lower(), value) for name, value in headers]
+            # Names seen before are remembered, so the check is one set test.
+            if not _LOWER_NAMES.issuperset(event_headers):
+                headers = _lowered(headers)
             host = event_headers.get("host") or ctx.get("domainName") or "localhost"
             server, scheme = server_from(
                 host, event_headers.get("x-forwarded-port"), event_headers.get("x-forwarded-proto")

@@ -46,10 +46,12 @@ def build_environ(request: Request) -> WSGIEnviron:
     server = request.server or ("localhost", 443)
     body = request.body
     client = request.client
+    root_path = request.root_path
+    path = request.path
     environ: WSGIEnviron = {
         "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": _latin1(request.root_path),
-        "PATH_INFO": _latin1(request.path),
+        "SCRIPT_NAME": root_path if root_path.isascii() else _latin1(root_path),
+        "PATH_INFO": path if path.isascii() else _latin1(path),
         "QUERY_STRING": request.query_string.decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]),
