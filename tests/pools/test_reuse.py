@@ -127,3 +127,34 @@ def test_a_long_idle_gap_revalidates_and_a_short_one_does_not(
     finally:
         h.close()
         pools_close(db, cache, h)
+
+
+def test_a_pool_opened_in_the_apps_own_lifespan_is_reused(servers: Servers, tag: str) -> None:
+    """What users write today: the pool in the lifespan. Lifespan-once makes it stick."""
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    import asyncpg
+    from fastapi import FastAPI, Request
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        pool = await asyncpg.create_pool(
+            servers.pg_url, min_size=1, max_size=1, server_settings={"application_name": tag}
+        )
+        yield {"pool": pool}
+        await pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/ping")
+    async def route(request: Request) -> dict[str, Any]:
+        return {"db": await request.state.pool.fetchval("SELECT 1"), "hits": 0}
+
+    h = handler(app)
+    for i in range(200):
+        assert ping(h)["db"] == 1
+        if i % 50 == 0:
+            assert servers.pg_backends(tag) == 1
+    h.close()
+    assert servers.pg_backends(tag) == 0
