@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from fastapi import Request  # resolved by FastAPI from this module's globals
 
 from faasify import LambdaHandler, handler
 from faasify.local.events import build_event, read_result
@@ -135,7 +136,7 @@ def test_a_pool_opened_in_the_apps_own_lifespan_is_reused(servers: Servers, tag:
     from collections.abc import AsyncIterator
 
     import asyncpg
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
