@@ -6,16 +6,21 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, unquote
 
-from faasify.adapters._body import TextTypes
+from faasify.adapters._body import (
+    TextTypes,
+    content_headers,
+    encode_response_body,
+)
+from faasify.adapters.http import Response
 
 __all__ = [
     "EventOptions",
     "Headers",
     "check_str",
+    "encode_v1_style",
     "headers_from_maps",
     "join_root",
-    "query_from_decoded",
-    "query_from_raw",
+    "query_string",
     "response_headers_multi",
     "response_headers_single",
     "server_and_scheme",
@@ -124,41 +129,48 @@ def unquote_path(path: str) -> str:
 
 # Characters that mean nothing special inside a query value ("+" does: a space).
 _QUERY_SAFE = "!$'()*,;:@/?~"
-
-
-def query_from_decoded(single: Any, multi: Any) -> bytes:
-    """A wire query string from maps whose keys and values the source decoded."""
-    source = multi or single
-    if not source:
-        return b""
-    parts = []
-    for key, values in source.items():
-        k = quote(check_str(key, "query key"), safe=_QUERY_SAFE)
-        if type(values) is str or values is None:
-            values = (values or "",)
-        for value in values:
-            parts.append(f"{k}={quote(check_str(value, 'query value'), safe=_QUERY_SAFE)}")
-    return "&".join(parts).encode("ascii")
-
-
 # A value the source left encoded keeps its escapes; only characters that can
 # never stand raw in a query string are escaped.
 _RAW_QUERY_SAFE = _QUERY_SAFE + "%=&+"
 
 
-def query_from_raw(single: Any, multi: Any) -> bytes:
-    """A wire query string from maps whose values the source left encoded (ALB)."""
+def query_string(single: Any, multi: Any, *, decoded: bool) -> bytes:
+    """A wire query string from a source's query maps (multi-value preferred).
+
+    ``decoded`` says whether the source decoded keys and values (API Gateway)
+    or passed them on as the client encoded them (ALB); either way the result
+    is encoded exactly once.
+    """
     source = multi or single
     if not source:
         return b""
+    safe = _QUERY_SAFE if decoded else _RAW_QUERY_SAFE
     parts = []
     for key, values in source.items():
-        k = quote(check_str(key, "query key"), safe=_RAW_QUERY_SAFE)
+        k = quote(check_str(key, "query key"), safe=safe)
         if type(values) is str or values is None:
             values = (values or "",)
         for value in values:
-            parts.append(f"{k}={quote(check_str(value, 'query value'), safe=_RAW_QUERY_SAFE)}")
+            parts.append(f"{k}={quote(check_str(value, 'query value'), safe=safe)}")
     return "&".join(parts).encode("ascii")
+
+
+def encode_v1_style(
+    response: Response, options: EventOptions, *, multi_value: bool, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """The 1.0-style result (REST, HTTP API 1.0, ALB): headers in the request's mode."""
+    content_type, content_encoding = content_headers(response.headers)
+    body, is_base64 = encode_response_body(
+        response.body, content_type, content_encoding, options.text_types
+    )
+    result: dict[str, Any] = {"statusCode": response.status, **extra}
+    if multi_value:
+        result["multiValueHeaders"] = response_headers_multi(response.headers)
+    else:
+        result["headers"] = response_headers_single(response.headers)
+    result["body"] = body
+    result["isBase64Encoded"] = is_base64
+    return result
 
 
 def split_root(path: str, prefix: str) -> tuple[str, str] | None:

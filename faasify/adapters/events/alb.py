@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters._body import content_headers, decode_event_body, encode_response_body
+from faasify.adapters._body import decode_event_body
 from faasify.adapters.events._common import (
     EventOptions,
     check_str,
+    encode_v1_style,
     headers_from_maps,
     join_root,
-    query_from_raw,
-    response_headers_multi,
-    response_headers_single,
+    query_string,
     server_and_scheme,
     status_description,
     unquote_path,
@@ -55,8 +54,10 @@ class ApplicationLoadBalancer(EventSource):
         return Request(
             method=check_str(event["httpMethod"], "httpMethod"),
             path=path,
-            query_string=query_from_raw(
-                event.get("queryStringParameters"), event.get("multiValueQueryStringParameters")
+            query_string=query_string(
+                event.get("queryStringParameters"),
+                event.get("multiValueQueryStringParameters"),
+                decoded=False,
             ),
             headers=headers,
             body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
@@ -70,18 +71,9 @@ class ApplicationLoadBalancer(EventSource):
         )
 
     def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
-        content_type, content_encoding = content_headers(response.headers)
-        body, is_base64 = encode_response_body(
-            response.body, content_type, content_encoding, options.text_types
+        return encode_v1_style(
+            response,
+            options,
+            multi_value=self._multi_value,
+            extra={"statusDescription": status_description(response.status)},
         )
-        result: dict[str, Any] = {
-            "statusCode": response.status,
-            "statusDescription": status_description(response.status),
-        }
-        if self._multi_value:
-            result["multiValueHeaders"] = response_headers_multi(response.headers)
-        else:
-            result["headers"] = response_headers_single(response.headers)
-        result["body"] = body
-        result["isBase64Encoded"] = is_base64
-        return result

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters._body import content_headers, decode_event_body, encode_response_body
+from faasify.adapters._body import decode_event_body
 from faasify.adapters.events._common import (
     EventOptions,
     check_str,
+    encode_v1_style,
     headers_from_maps,
     join_root,
-    query_from_decoded,
-    response_headers_multi,
-    response_headers_single,
+    query_string,
     server_and_scheme,
     split_root,
     unquote_path,
@@ -69,8 +68,10 @@ class ApiGatewayV1(EventSource):
         return Request(
             method=check_str(event["httpMethod"], "httpMethod"),
             path=path,
-            query_string=query_from_decoded(
-                event.get("queryStringParameters"), event.get("multiValueQueryStringParameters")
+            query_string=query_string(
+                event.get("queryStringParameters"),
+                event.get("multiValueQueryStringParameters"),
+                decoded=True,
             ),
             headers=headers,
             body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
@@ -84,15 +85,4 @@ class ApiGatewayV1(EventSource):
         )
 
     def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
-        content_type, content_encoding = content_headers(response.headers)
-        body, is_base64 = encode_response_body(
-            response.body, content_type, content_encoding, options.text_types
-        )
-        result: dict[str, Any] = {"statusCode": response.status}
-        if self._multi_value:
-            result["multiValueHeaders"] = response_headers_multi(response.headers)
-        else:
-            result["headers"] = response_headers_single(response.headers)
-        result["body"] = body
-        result["isBase64Encoded"] = is_base64
-        return result
+        return encode_v1_style(response, options, multi_value=self._multi_value, extra={})
