@@ -43,12 +43,34 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--event-format", choices=EVENT_FORMATS, default="http-api-v2")
 
+    local_cmd = commands.add_parser(
+        "local", help="run a handler on a local FaaS runtime: real instances, scale to zero"
+    )
+    local_cmd.add_argument("handler", help="module:attribute of the Lambda handler")
+    local_cmd.add_argument("--host", default="127.0.0.1")
+    local_cmd.add_argument("--port", type=int, default=3000)
+    local_cmd.add_argument("--event-format", choices=EVENT_FORMATS, default="http-api-v2")
+    local_cmd.add_argument("--max-instances", type=int, default=4)
+    local_cmd.add_argument("--idle-timeout", type=float, default=60.0, help="seconds")
+    local_cmd.add_argument("--timeout", type=float, default=30.0, help="seconds per invoke")
+    local_cmd.add_argument(
+        "--queue-timeout", type=float, default=5.0, help="seconds to wait for an instance"
+    )
+    local_cmd.add_argument(
+        "--process-model", choices=["resident", "per-request"], default="resident"
+    )
+    local_cmd.add_argument(
+        "--runtime-client", choices=["builtin", "awslambdaric"], default="builtin"
+    )
+
     invoke_cmd = commands.add_parser("invoke", help="invoke a handler once with an event file")
     invoke_cmd.add_argument("handler", help="module:attribute of the Lambda handler")
     invoke_cmd.add_argument("--event", required=True, help="a JSON event file, or - for stdin")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.command == "local":
+        return _run_local(args)
     target = load_handler(args.handler)
     if args.command == "serve":
         serve(target, args.host, args.port, args.event_format)
@@ -58,6 +80,32 @@ def main(argv: list[str] | None = None) -> int:
         event = json.load(source)
     json.dump(target(event, LocalContext()), sys.stdout, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from faasify.local.runtime import Scaler, create_app
+
+    scaler = Scaler(
+        args.handler,
+        max_instances=args.max_instances,
+        idle_timeout=args.idle_timeout,
+        timeout=args.timeout,
+        queue_timeout=args.queue_timeout,
+        process_model=args.process_model,
+        client=args.runtime_client,
+    )
+    logging.getLogger("faasify.local").info(
+        "faasify local: http://%s:%d (%s events, up to %d instances)",
+        args.host,
+        args.port,
+        args.event_format,
+        args.max_instances,
+    )
+    app = create_app(scaler, args.event_format)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
