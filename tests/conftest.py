@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.servers import Servers
 
 EVENTS = Path(__file__).parent / "events"
 SERVER_MARKERS = ("postgres", "redis")
@@ -38,3 +41,53 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.skipped and _in_ci() and any(item.get_closest_marker(m) for m in SERVER_MARKERS):
         report.outcome = "failed"
         report.longrepr = f"server-backed test skipped under CI: {report.longrepr}"
+
+
+# -- real servers (DATABASE_URL / REDIS_URL, or the local defaults) ------------------
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _plain_pg_url() -> str:
+    scheme, _, rest = DATABASE_URL.partition("://")
+    return f"{scheme.split('+', 1)[0]}://{rest}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(_plain_pg_url(), connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {DATABASE_URL}: {exc}")
+    return _plain_pg_url()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def tag() -> str:
+    """A unique application/client name, so counts see only this test's connections."""
+    return f"faasify-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Servers:
+    return Servers(pg_url, None)
+
+
+@pytest.fixture
+def servers(pg_url: str, redis_url: str) -> Servers:
+    return Servers(pg_url, redis_url)

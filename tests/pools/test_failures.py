@@ -18,7 +18,7 @@ import pytest
 from faasify import PoolConnectError, PoolError, PoolTimeoutError, handler
 from faasify.local.events import build_event
 from faasify.pools import PostgresPool, RedisPool, SQLAlchemyPool
-from tests.pools.conftest import Servers
+from tests.servers import Servers
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from fastapi import Request  # resolved by FastAPI from this module's globals
 from faasify import LambdaHandler, handler
 from faasify.local.events import build_event, read_result
 from tests.pools.apps import fastapi_app, flask_app, pools_of
-from tests.pools.conftest import Servers
+from tests.servers import Servers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
