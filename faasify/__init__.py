@@ -21,8 +21,10 @@ from faasify._exceptions import (
 )
 from faasify._version import __version__
 from faasify.adapters import (
+    HostedApp,
     Instance,
     LambdaHandler,
+    RecordsFailedError,
     Request,
     Response,
     asgi,
@@ -35,6 +37,7 @@ __all__ = [
     "ConfigurationError",
     "EventError",
     "FaasifyError",
+    "HostedApp",
     "Instance",
     "LambdaHandler",
     "LifespanError",
@@ -44,6 +47,7 @@ __all__ = [
     "PoolConnectError",
     "PoolError",
     "PoolTimeoutError",
+    "RecordsFailedError",
     "Request",
     "Response",
     "UnsupportedEventError",

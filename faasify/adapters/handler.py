@@ -22,6 +22,7 @@ from faasify.adapters.events import (
     is_warmup_event,
 )
 from faasify.adapters.hosted import BAD_REQUEST, AppKind, Hook, HostedApp, detect_app_kind
+from faasify.adapters.records import RecordFunction, Routes, record_source
 
 if TYPE_CHECKING:
     import asyncio
@@ -74,6 +75,7 @@ class LambdaHandler:
         self._options = EventOptions(text_types=TextTypes(text_mime_types), base_path=base_path)
         self._is_warmup = is_warmup
         self._instance = self.hosted.instance
+        self._routes = Routes(self._instance)
         self._cold = True
         #: Invokes answered so far (HTTP and warmup).
         self.invocations = 0
@@ -98,7 +100,7 @@ class LambdaHandler:
         """Seconds from process start until the handler was ready."""
         return self.hosted.init_seconds
 
-    def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
+    def __call__(self, event: Any, context: Any = None) -> Any:
         logging_on = invoke_logger.isEnabledFor(logging.INFO)
         started = time.perf_counter() if logging_on else 0.0
         source = detect_source(event)
@@ -132,17 +134,56 @@ class LambdaHandler:
             self._instance.after_invoke()
         return result
 
-    def _not_http(self, event: Any, context: Any) -> dict[str, Any]:
+    def _not_http(self, event: Any, context: Any) -> Any:
         if is_warmup_event(event) or (self._is_warmup is not None and self._is_warmup(event)):
             self.invocations += 1
             cold, self._cold = self._cold, False
             return {"warmup": True, "cold_start": cold}
+        source = record_source(event)
+        if source is not None and source in self._routes:
+            self.invocations += 1
+            self._cold = False
+            try:
+                return self._routes.dispatch(source, event, context)
+            finally:
+                if self._instance.signal_pending:
+                    self._instance.after_invoke()
         shape = describe_event(event)
+        hint = (
+            f"; register a function with @lambda_handler.on_{source}"
+            if source is not None
+            else " (API Gateway REST or HTTP API, Function URL, ALB)"
+        )
         raise UnsupportedEventError(
-            f"faasify received {shape}, which is not an HTTP event it knows "
-            "(API Gateway REST or HTTP API, Function URL, ALB) and has no route",
+            f"faasify received {shape}, which is not an HTTP event and has no route{hint}",
             shape=shape,
         )
+
+    # -- routes for non-HTTP events (see faasify.adapters.records) -------------
+
+    def on_sqs(self, function: RecordFunction) -> RecordFunction:
+        """Register ``function(record)`` for SQS messages (partial batch failures)."""
+        return self._routes.register("sqs", function)
+
+    def on_sns(self, function: RecordFunction) -> RecordFunction:
+        """Register ``function(record)`` for SNS notifications."""
+        return self._routes.register("sns", function)
+
+    def on_s3(self, function: RecordFunction) -> RecordFunction:
+        """Register ``function(record)`` for S3 event notifications."""
+        return self._routes.register("s3", function)
+
+    def on_eventbridge(self, function: RecordFunction) -> RecordFunction:
+        """Register ``function(event)`` for EventBridge events, schedules included."""
+        return self._routes.register("eventbridge", function)
+
+    def on_kinesis(self, function: RecordFunction) -> RecordFunction:
+        """Register ``function(record)`` for Kinesis records (in order, stop at a failure)."""
+        return self._routes.register("kinesis", function)
+
+    def on_dynamodb(self, function: RecordFunction) -> RecordFunction:
+        """Register ``function(record)`` for DynamoDB Streams records (in order)."""
+        return self._routes.register("dynamodb", function)
 
     def close(self, timeout: float | None = None) -> None:
         """Run the app's shutdown (lifespan, then hooks) once; see :meth:`HostedApp.close`."""
