@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 import h11
 
-__all__ = ["Handler", "serve"]
+__all__ = ["Handler", "Listener"]
 
 #: ``(method, target, body) -> (status, headers, body)``
 Handler = Callable[[str, str, bytes], Awaitable[tuple[int, list[tuple[str, str]], bytes]]]
@@ -67,13 +67,45 @@ async def _serve_connection(
             conn.start_next_cycle()
     except (h11.RemoteProtocolError, ConnectionError, asyncio.IncompleteReadError):
         return
+    except asyncio.CancelledError:
+        # The listener is being torn down (the instance stopped, the runtime
+        # exits): ending the connection is the point, so the task ends quietly
+        # rather than as "cancelled", which asyncio's stream callback would log.
+        return
     finally:
         writer.close()
 
 
-async def serve(handler: Handler, host: str = "127.0.0.1") -> tuple[asyncio.Server, int]:
-    """Listen on an ephemeral port of ``host``; return the server and its port."""
-    sock = socket.socket()
-    sock.bind((host, 0))
-    server = await asyncio.start_server(lambda r, w: _serve_connection(handler, r, w), sock=sock)
-    return server, sock.getsockname()[1]
+class Listener:
+    """A listening socket and the connections it is serving, closed together.
+
+    ``asyncio.Server.close`` (before Python 3.13) leaves connection handlers
+    running; an instance that stops must end its runtime client's pending
+    long poll too, so the handler tasks are tracked and cancelled here.
+    """
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self, host: str = "127.0.0.1") -> None:
+        sock = socket.socket()
+        sock.bind((host, 0))
+        self.port = sock.getsockname()[1]
+        self._server = await asyncio.start_server(self._accept, sock=sock)
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.ensure_future(_serve_connection(self._handler, reader, writer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

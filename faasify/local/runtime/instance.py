@@ -57,7 +57,7 @@ class FunctionInstance:
         self.init_ms: float | None = None
         self.invocations = 0
         self.last_used = time.monotonic()
-        self._server: asyncio.Server | None = None
+        self._listener: _http.Listener | None = None
         self._exited: asyncio.Task[int] | None = None
 
     def _command(self) -> list[str]:
@@ -69,7 +69,9 @@ class FunctionInstance:
     async def start(self, init_timeout: float) -> None:
         """Start the process and wait for its init phase to end (or fail)."""
         started = time.monotonic()
-        self._server, port = await _http.serve(self.api.handle)
+        self._listener = _http.Listener(self.api.handle)
+        await self._listener.start()
+        port = self._listener.port
         env = {
             **os.environ,
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
@@ -160,8 +162,8 @@ class FunctionInstance:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
         self.api.fail_pending(b"the instance was stopped")
         self.state = "dead"
