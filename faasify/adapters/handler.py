@@ -22,11 +22,11 @@ from faasify.adapters.events import (
     is_warmup_event,
 )
 from faasify.adapters.hosted import BAD_REQUEST, AppKind, Hook, HostedApp, detect_app_kind
-from faasify.adapters.records import RecordFunction, Routes, record_source
 
 if TYPE_CHECKING:
     import asyncio
 
+    from faasify.adapters.records import RecordFunction, RecordSource, Routes
     from faasify.adapters.runners.lifespan import LifespanMode
     from faasify.adapters.types import ASGIApp, WSGIApp
 
@@ -75,7 +75,7 @@ class LambdaHandler:
         self._options = EventOptions(text_types=TextTypes(text_mime_types), base_path=base_path)
         self._is_warmup = is_warmup
         self._instance = self.hosted.instance
-        self._routes = Routes(self._instance)
+        self._routes: Routes | None = None  # created by the first on_* registration
         self._cold = True
         #: Invokes answered so far (HTTP and warmup).
         self.invocations = 0
@@ -139,8 +139,10 @@ class LambdaHandler:
             self.invocations += 1
             cold, self._cold = self._cold, False
             return {"warmup": True, "cold_start": cold}
+        from faasify.adapters.records import record_source
+
         source = record_source(event)
-        if source is not None and source in self._routes:
+        if source is not None and self._routes is not None and source in self._routes:
             self.invocations += 1
             self._cold = False
             try:
@@ -161,29 +163,36 @@ class LambdaHandler:
 
     # -- routes for non-HTTP events (see faasify.adapters.records) -------------
 
+    def _register(self, source: RecordSource, function: RecordFunction) -> RecordFunction:
+        if self._routes is None:
+            from faasify.adapters.records import Routes
+
+            self._routes = Routes(self._instance)
+        return self._routes.register(source, function)
+
     def on_sqs(self, function: RecordFunction) -> RecordFunction:
         """Register ``function(record)`` for SQS messages (partial batch failures)."""
-        return self._routes.register("sqs", function)
+        return self._register("sqs", function)
 
     def on_sns(self, function: RecordFunction) -> RecordFunction:
         """Register ``function(record)`` for SNS notifications."""
-        return self._routes.register("sns", function)
+        return self._register("sns", function)
 
     def on_s3(self, function: RecordFunction) -> RecordFunction:
         """Register ``function(record)`` for S3 event notifications."""
-        return self._routes.register("s3", function)
+        return self._register("s3", function)
 
     def on_eventbridge(self, function: RecordFunction) -> RecordFunction:
         """Register ``function(event)`` for EventBridge events, schedules included."""
-        return self._routes.register("eventbridge", function)
+        return self._register("eventbridge", function)
 
     def on_kinesis(self, function: RecordFunction) -> RecordFunction:
         """Register ``function(record)`` for Kinesis records (in order, stop at a failure)."""
-        return self._routes.register("kinesis", function)
+        return self._register("kinesis", function)
 
     def on_dynamodb(self, function: RecordFunction) -> RecordFunction:
         """Register ``function(record)`` for DynamoDB Streams records (in order)."""
-        return self._routes.register("dynamodb", function)
+        return self._register("dynamodb", function)
 
     def close(self, timeout: float | None = None) -> None:
         """Run the app's shutdown (lifespan, then hooks) once; see :meth:`HostedApp.close`."""
