@@ -29,7 +29,7 @@ def test_server_skip_fails_only_under_ci(
         """
     )
     monkeypatch.setenv("CI", ci)
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio")
     outcomes = result.parseoutcomes()
     if expected == "failed":
         assert outcomes.get("failed") == 1
