@@ -35,6 +35,9 @@ PACKAGES = (
     "apig-wsgi",
     "serverless-wsgi",
     "a2wsgi",
+    "asyncpg",
+    "sqlalchemy",
+    "psycopg",
 )
 #: The most faasify may cost, as a multiple of the floor, per app.
 TARGETS = {"starlette": 1.10, "fastapi": 1.05, "flask": 1.10}
@@ -52,6 +55,19 @@ CANDIDATE_ORDER = (
     "mangum+a2wsgi",
 )
 IMPORT_GROUP = "import"
+#: Groups of ``test_pools.py`` ("db ping", "db todos"): a warm invoke that queries PostgreSQL.
+POOL_PREFIX = "db "
+POOL_QUERY_ORDER = ("ping", "todos")
+POOL_CANDIDATE_ORDER = (
+    "floor",
+    "faasify+PostgresPool",
+    "faasify+SQLAlchemyPool-async",
+    "faasify+SQLAlchemyPool-sync",
+    "mangum-auto+lifespan-pool",
+    "faasify+connect-per-invoke",
+    "apig-wsgi+engine-pre-ping",
+    "apig-wsgi+engine",
+)
 
 
 def cpu_model() -> str:
@@ -111,8 +127,14 @@ def _header(data: dict[str, Any]) -> list[str]:
         f"{machine.get('python_implementation', platform.python_implementation())} "
         f"{machine.get('python_version', platform.python_version())}"
     )
+    # The pool groups time with ``pedantic`` and describe their own timing.
     settings = next(
-        (b.get("options", {}) for b in data["benchmarks"] if b.get("group") != IMPORT_GROUP), {}
+        (
+            b.get("options", {})
+            for b in data["benchmarks"]
+            if b.get("group") != IMPORT_GROUP and not _is_pool_group(b.get("group"))
+        ),
+        {},
     )
     revision = commit.get("id", "")[:10] + (" (uncommitted changes)" if commit.get("dirty") else "")
     lines = [
@@ -135,10 +157,15 @@ def _header(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _is_pool_group(group: str | None) -> bool:
+    return bool(group) and str(group).startswith(POOL_PREFIX)
+
+
 def _invoke_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for bench in benchmarks:
-        if bench.get("group") and bench["group"] != IMPORT_GROUP:
+        group = bench.get("group")
+        if group and group != IMPORT_GROUP and not _is_pool_group(group):
             groups.setdefault(bench["group"], []).append(bench)
     ordered = sorted(groups, key=_group_key)
     ratios: dict[str, dict[str, float]] = {}
@@ -170,6 +197,8 @@ def _invoke_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
         if target is not None and ours is not None:
             verdict = "met" if ours <= target else "**missed**"
             sections += ["", f"faasify: {ours:.2f}x the floor; target <= {target:.2f}x: {verdict}."]
+    if not ordered:
+        return []
     summary = ["", "### Summary: median as a multiple of the floor", ""]
     summary.append("| candidate | " + " | ".join(ordered) + " |")
     summary.append("|---|" + "---:|" * len(ordered))
@@ -178,6 +207,95 @@ def _invoke_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
         label = f"**{name}**" if name == "faasify" else name
         summary.append(f"| {label} | " + " | ".join(cells) + " |")
     return summary + sections
+
+
+def _app_floors(benchmarks: list[dict[str, Any]]) -> dict[str, float]:
+    """Framework -> median of its bare-app floor on ``GET`` in the adapter groups, if run."""
+    floors = {}
+    for bench in benchmarks:
+        app, _, method = str(bench.get("group") or "").partition(" ")
+        if method == "GET" and _candidate(bench) == "floor":
+            floors[app] = bench["stats"]["median"]
+    return floors
+
+
+def _pool_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
+    """The database groups: each candidate beside the query on an open connection."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for bench in benchmarks:
+        if _is_pool_group(bench.get("group")):
+            groups.setdefault(bench["group"], []).append(bench)
+    if not groups:
+        return []
+    ordered = sorted(groups, key=lambda g: _order(g[len(POOL_PREFIX) :], POOL_QUERY_ORDER))
+    app_floors = _app_floors(benchmarks)
+    ratios: dict[str, dict[str, float]] = {}
+    info: dict[str, dict[str, Any]] = {}
+    sections: list[str] = []
+    for group in ordered:
+        rows = sorted(groups[group], key=lambda b: _order(_candidate(b), POOL_CANDIDATE_ORDER))
+        floor = next((b["stats"]["median"] for b in rows if _candidate(b) == "floor"), None)
+        sections += [
+            "",
+            f"### {group}",
+            "",
+            "| candidate | median µs | x floor | over floor µs | CPU µs | ops/s | IQR µs "
+            "| rounds |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        verdicts: list[str] = []
+        for bench in rows:
+            stats, extra = bench["stats"], bench.get("extra_info", {})
+            median = stats["median"]
+            name = _candidate(bench)
+            info.setdefault(name, extra)
+            ratio = median / floor if floor else float("nan")
+            ratios.setdefault(name, {})[group] = ratio
+            over = f"{_fmt((median - floor) * 1e6)}" if floor else "n/a"
+            cpu = _fmt(extra["cpu_us"]) if "cpu_us" in extra else "n/a"
+            target = extra.get("target")
+            label = f"**{name}**" if target is not None else name
+            sections.append(
+                f"| {label} | {_fmt(median * 1e6)} | {ratio:.2f}x | {over} | {cpu} "
+                f"| {_fmt(1 / median, 0)} | {_fmt(stats['iqr'] * 1e6)} | {stats['rounds']:,} |"
+            )
+            if target is None or not floor:
+                continue
+            verdict = "met" if ratio <= target else "**missed**"
+            line = f"- {name}: {ratio:.2f}x the floor; target <= {target:.2f}x: {verdict}."
+            app_floor = app_floors.get(extra.get("framework") or "")
+            if app_floor:
+                line += (
+                    f" Against the floor plus the bare {extra['framework']} app of the "
+                    f"`{extra['framework']} GET` group ({_fmt(floor * 1e6)} + "
+                    f"{_fmt(app_floor * 1e6)} µs): {median / (floor + app_floor):.2f}x."
+                )
+            verdicts.append(line)
+        if verdicts:
+            sections += ["", *verdicts]
+    names = sorted(info, key=lambda n: _order(n, POOL_CANDIDATE_ORDER))
+    timings = sorted({str(info[name]["timing"]) for name in names if "timing" in info[name]})
+    lines = [
+        "",
+        "### Warm invoke with a database: the candidates",
+        "",
+        "The floor is the query alone on an open asyncpg connection (no HTTP, no "
+        "framework, no pool); *over floor* is the median minus the floor's; *CPU* is "
+        "this process's CPU time per invoke over untimed invokes after the timed ones. "
+        f"Timing (`benchmark.pedantic`): {'; or '.join(timings) or 'not recorded'}.",
+        "",
+        "| candidate | stack |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {info[name].get('stack', '')} |" for name in names]
+    lines += ["", "### Warm invoke with a database: median as a multiple of the floor", ""]
+    lines.append("| candidate | " + " | ".join(ordered) + " |")
+    lines.append("|---|" + "---:|" * len(ordered))
+    for name in sorted(ratios, key=lambda n: _order(n, POOL_CANDIDATE_ORDER)):
+        cells = [f"{ratios[name][g]:.2f}x" if g in ratios[name] else "n/a" for g in ordered]
+        label = f"**{name}**" if info[name].get("target") is not None else name
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines + sections
 
 
 def _import_section(benchmarks: list[dict[str, Any]]) -> list[str]:
@@ -216,7 +334,12 @@ def _import_section(benchmarks: list[dict[str, Any]]) -> list[str]:
 def render(data: dict[str, Any]) -> str:
     """The Markdown for one pytest-benchmark JSON document."""
     benchmarks = data.get("benchmarks", [])
-    lines = _header(data) + _invoke_sections(benchmarks) + _import_section(benchmarks)
+    lines = (
+        _header(data)
+        + _invoke_sections(benchmarks)
+        + _import_section(benchmarks)
+        + _pool_sections(benchmarks)
+    )
     return "\n".join(lines) + "\n"
 
 
