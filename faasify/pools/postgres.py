@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from faasify._exceptions import PoolConnectError, PoolError, PoolTimeoutError
 from faasify.pools._life import IdleClock, register_async_close, socket_has_news
+from faasify.pools._single import OneConnection
 from faasify.pools._stats import PoolStats
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ class PostgresPool:
         if pgbouncer:
             connect_kwargs.setdefault("statement_cache_size", 0)
         self._connect_kwargs = connect_kwargs
-        self._pool: asyncpg.Pool | None = None
+        # max_size=1 (the default) holds its one connection directly.
+        self._pool: asyncpg.Pool | OneConnection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fresh: set[int] = set()
         self._closing = False
@@ -131,21 +133,36 @@ class PostgresPool:
         import asyncpg
 
         self._loop = asyncio.get_running_loop()
-        try:
-            self._pool = await asyncpg.create_pool(
-                self.dsn,
-                min_size=self._min_size,
-                max_size=self._max_size,
-                max_inactive_connection_lifetime=0,
-                reset=_rollback_if_needed,
-                init=self._on_connect,
-                connect=self._connect,
-                **self._connect_kwargs,
+        if self._max_size == 1:
+            one = OneConnection(
+                lambda: self._connect(self.dsn, **self._connect_kwargs),
+                self._on_connect,
+                _rollback_if_needed,
+                self.stats.connection_dropped,
             )
-        except PoolError:
-            raise
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
-            raise PoolConnectError(f"pool {self.name}: cannot connect: {exc}") from exc
+            self._pool = one
+            if self._min_size >= 1:
+                try:
+                    await one.connect()
+                except BaseException:
+                    self._pool = None
+                    raise
+        else:
+            try:
+                self._pool = await asyncpg.create_pool(
+                    self.dsn,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    max_inactive_connection_lifetime=0,
+                    reset=_rollback_if_needed,
+                    init=self._on_connect,
+                    connect=self._connect,
+                    **self._connect_kwargs,
+                )
+            except PoolError:
+                raise
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+                raise PoolConnectError(f"pool {self.name}: cannot connect: {exc}") from exc
         register_async_close(self.name, self.close)
 
     async def close(self) -> None:
@@ -179,7 +196,9 @@ class PostgresPool:
     async def _on_connect(self, connection: asyncpg.Connection) -> None:
         self.stats.connection_opened()
         self._fresh.add(connection.get_server_pid())
-        connection.add_termination_listener(self._on_terminated)
+        if not isinstance(self._pool, OneConnection):
+            # asyncpg's pool replaces closed connections on its own; hear of it.
+            connection.add_termination_listener(self._on_terminated)
 
     def _on_terminated(self, connection: Any) -> None:
         # Every end of a connection that the pool did not ask for, whether the
@@ -223,7 +242,7 @@ class PostgresPool:
                 self._fresh.discard(connection.get_server_pid())
         return connection
 
-    async def _acquire(self, pool: asyncpg.Pool) -> Any:
+    async def _acquire(self, pool: asyncpg.Pool | OneConnection) -> Any:
         try:
             return await pool.acquire(timeout=self._acquire_timeout)
         except asyncio.TimeoutError as exc:
@@ -241,20 +260,32 @@ class PostgresPool:
     # -- one-shot queries -------------------------------------------------------
 
     async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Any]:
-        async with self.acquire() as connection:
+        connection = await self._check_out()
+        try:
             return await connection.fetch(query, *args, timeout=timeout)  # type: ignore[no-any-return]
+        finally:
+            await self._check_in(connection)
 
     async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Any:
-        async with self.acquire() as connection:
+        connection = await self._check_out()
+        try:
             return await connection.fetchrow(query, *args, timeout=timeout)
+        finally:
+            await self._check_in(connection)
 
     async def fetchval(self, query: str, *args: Any, timeout: float | None = None) -> Any:
-        async with self.acquire() as connection:
+        connection = await self._check_out()
+        try:
             return await connection.fetchval(query, *args, timeout=timeout)
+        finally:
+            await self._check_in(connection)
 
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
-        async with self.acquire() as connection:
+        connection = await self._check_out()
+        try:
             return await connection.execute(query, *args, timeout=timeout)  # type: ignore[no-any-return]
+        finally:
+            await self._check_in(connection)
 
     def __repr__(self) -> str:
         state = "open" if self._pool is not None else "not open"

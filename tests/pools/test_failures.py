@@ -186,3 +186,29 @@ def test_missing_url_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
         PostgresPool()
     with pytest.raises(PoolError, match="REDIS_URL"):
         RedisPool()
+
+
+@pytest.mark.postgres
+def test_larger_pools_use_asyncpgs_pool_and_replace_killed_connections(
+    pg: Servers, tag: str
+) -> None:
+    db = PostgresPool(pg.pg_url, max_size=2, server_settings={"application_name": tag})
+
+    async def two_at_once() -> list[int]:
+        async def one() -> int:
+            async with db.acquire() as conn:
+                await asyncio.sleep(0.05)
+                return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+        return list(await asyncio.gather(one(), one()))
+
+    pids = _run(two_at_once())
+    assert len(set(pids)) == 2
+    assert pg.pg_backends(tag) == 2
+    assert pg.pg_terminate(tag) == 2
+    time.sleep(0.2)
+    assert len(set(_run(two_at_once()))) == 2  # type: ignore[arg-type]
+    assert db.stats.opened == 4
+    assert db.stats.dropped == 2
+    _run(db.close())
+    assert pg.pg_backends(tag) == 0
