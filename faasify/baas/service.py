@@ -1,0 +1,328 @@
+"""The data service: a Starlette app that owns the database pool.
+
+```python
+service = Service(database_url=..., collections=[Collection("todos", todos)], auth=keys)
+app = service.app        # run it with uvicorn or gunicorn, behind any load balancer
+```
+
+It exposes each collection as JSON over HTTP under ``/v1/<name>``, with
+``/healthz`` (the process is up), ``/readyz`` (the database answers) and
+``/openapi.json``. Without a ``database_url`` (or ``DATABASE_URL``) it runs on
+an in-memory SQLite database, so it works on one machine with no servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from faasify.baas.auth import Authenticator, Principal
+from faasify.baas.collection import Collection
+from faasify.baas.problems import Problem, problem_response
+
+__all__ = ["Service"]
+
+logger = logging.getLogger("faasify.baas")
+
+ANONYMOUS = Principal(tenant="public", owner="public")
+_EMBEDDED_URL = "sqlite+aiosqlite:///:memory:"
+
+
+def _async_url(url: str) -> str:
+    """``postgresql://`` means asyncpg here: the service's engine is async."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
+
+
+_DISCONNECT_ERRORS = ("ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError")
+
+
+def _is_disconnect(exc: DBAPIError) -> bool:
+    """Whether a driver error means the database is out of reach (not a bad query)."""
+    original = exc.orig
+    return (
+        exc.connection_invalidated
+        or isinstance(original, OSError)
+        or type(original).__name__ in _DISCONNECT_ERRORS
+    )
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+class Service:
+    """A declared data API over one database, with its own bounded pool."""
+
+    def __init__(
+        self,
+        *,
+        collections: Sequence[Collection],
+        database_url: str | None = None,
+        auth: Authenticator | Iterable[Authenticator] | None = None,
+        pool_size: int = 10,
+        pool_timeout: float = 5.0,
+        max_body_bytes: int = 64 * 1024,
+        create_tables: bool = False,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.collections = {c.name: c for c in collections}
+        url = database_url or os.environ.get("DATABASE_URL") or _EMBEDDED_URL
+        self.database_url = _async_url(url)
+        if auth is None:
+            self._authenticators: list[Authenticator] = []
+        elif isinstance(auth, Iterable):
+            self._authenticators = list(auth)
+        else:
+            self._authenticators = [auth]
+        self.pool_size = pool_size
+        self.max_body_bytes = max_body_bytes
+        self._create_tables = create_tables
+        options = dict(engine_options or {})
+        if self.database_url.startswith("sqlite"):
+            from sqlalchemy.pool import StaticPool
+
+            # One in-memory database shared by the service's connections.
+            options.setdefault("poolclass", StaticPool)
+        else:
+            options.setdefault("pool_size", pool_size)
+            options.setdefault("max_overflow", 0)
+            options.setdefault("pool_timeout", pool_timeout)
+        self._engine_options = options
+        self.engine: AsyncEngine | None = None
+        self.app = Starlette(
+            routes=[
+                Route("/healthz", self._healthz),
+                Route("/readyz", self._readyz),
+                Route("/openapi.json", self._openapi),
+                Route("/v1/{collection}", self._items, methods=["GET", "POST"]),
+                Route("/v1/{collection}/{item_id}", self._item, methods=["GET", "PATCH", "DELETE"]),
+            ],
+            lifespan=self._lifespan,
+            exception_handlers={Problem: self._problem, Exception: self._unexpected},
+        )
+
+    # -- life -------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.engine = create_async_engine(self.database_url, **self._engine_options)
+        if self._create_tables:
+            metadatas = {c.table.metadata for c in self.collections.values()}
+            async with self.engine.begin() as conn:
+                for metadata in metadatas:
+                    await conn.run_sync(metadata.create_all)
+        try:
+            yield
+        finally:
+            await self.engine.dispose()
+            self.engine = None
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    async def _problem(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc)
+
+    async def _unexpected(self, request: Request, exc: Exception) -> Response:
+        logger.exception("unexpected error serving %s %s", request.method, request.url.path)
+        return problem_response(Problem(500, "the service failed; see its logs"))
+
+    def _principal(self, request: Request) -> Principal:
+        if not self._authenticators:
+            return ANONYMOUS
+        for authenticator in self._authenticators:
+            principal = authenticator.authenticate(request)
+            if principal is not None:
+                return principal
+        raise Problem(401, "credentials required", headers={"WWW-Authenticate": "Bearer"})
+
+    def _collection(self, request: Request) -> Collection:
+        collection = self.collections.get(request.path_params["collection"])
+        if collection is None:
+            raise Problem(404, "no such collection")
+        return collection
+
+    async def _json_body(self, request: Request) -> Any:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media != "application/json":
+            raise Problem(415, "send the body as application/json")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise Problem(413, f"the body is larger than {self.max_body_bytes} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise Problem(413, f"the body is larger than {self.max_body_bytes} bytes")
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise Problem(400, "the body is not valid JSON") from None
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, *, write: bool) -> AsyncIterator[Any]:
+        """A pooled connection; database trouble becomes a 503 the client may retry."""
+        engine = self.engine
+        if engine is None:
+            raise Problem(503, "the service is starting", headers={"Retry-After": "1"})
+        try:
+            if write:
+                async with engine.begin() as conn:
+                    yield conn
+            else:
+                async with engine.connect() as conn:
+                    yield conn
+        except Problem:
+            raise
+        except IntegrityError:
+            raise Problem(409, "the change conflicts with existing data") from None
+        except (PoolTimeout, DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and not _is_disconnect(exc):
+                raise
+            logger.warning("database unavailable: %s", exc)
+            raise Problem(
+                503, "the database is unavailable", headers={"Retry-After": "1"}
+            ) from None
+
+    # -- endpoints --------------------------------------------------------------------------
+
+    async def _healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def _readyz(self, request: Request) -> Response:
+        async with self._connection(write=False) as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        return JSONResponse({"status": "ready"})
+
+    async def _items(self, request: Request) -> Response:
+        collection = self._collection(request)
+        principal = self._principal(request)
+        if request.method == "GET":
+            async with self._connection(write=False) as conn:
+                page = await collection.list(conn, principal, request.query_params)
+            return JSONResponse(page)
+        body = await self._json_body(request)
+        async with self._connection(write=True) as conn:
+            item = await collection.create(conn, principal, body)
+        return JSONResponse(item, status_code=201)
+
+    async def _item(self, request: Request) -> Response:
+        collection = self._collection(request)
+        principal = self._principal(request)
+        item_id = request.path_params["item_id"]
+        if request.method == "GET":
+            async with self._connection(write=False) as conn:
+                return JSONResponse(await collection.get(conn, principal, item_id))
+        if request.method == "PATCH":
+            body = await self._json_body(request)
+            async with self._connection(write=True) as conn:
+                return JSONResponse(await collection.update(conn, principal, item_id, body))
+        async with self._connection(write=True) as conn:
+            await collection.delete(conn, principal, item_id)
+        return Response(status_code=204)
+
+    async def _openapi(self, request: Request) -> Response:
+        return JSONResponse(self.openapi())
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the declared collections."""
+        problem = {"$ref": "#/components/schemas/Problem"}
+        errors = {
+            str(code): {
+                "description": text,
+                "content": {"application/problem+json": {"schema": problem}},
+            }
+            for code, text in (
+                (400, "bad request"),
+                (401, "credentials missing or invalid"),
+                (404, "not found (or not yours)"),
+                (413, "body too large"),
+                (415, "not JSON"),
+                (422, "invalid fields"),
+                (503, "database unavailable; retry after Retry-After"),
+            )
+        }
+        paths: dict[str, Any] = {}
+        schemas: dict[str, Any] = {
+            "Problem": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                },
+            }
+        }
+        for name, collection in self.collections.items():
+            schemas[name] = collection.schema()
+            ref = {"$ref": f"#/components/schemas/{name}"}
+            page = {
+                "type": "object",
+                "properties": {
+                    "items": {"type": "array", "items": ref},
+                    "next": {"type": ["string", "null"]},
+                },
+            }
+            paths[f"/v1/{name}"] = {
+                "get": {
+                    "summary": f"List {name}",
+                    "responses": {
+                        "200": {"description": "a page", "content": _json_content(page)},
+                        **errors,
+                    },
+                },
+                "post": {
+                    "summary": f"Create a {name} item",
+                    "requestBody": {"content": _json_content(ref)},
+                    "responses": {
+                        "201": {"description": "created", "content": _json_content(ref)},
+                        **errors,
+                    },
+                },
+            }
+            paths[f"/v1/{name}/{{item_id}}"] = {
+                "get": {
+                    "summary": f"Get a {name} item",
+                    "responses": {
+                        "200": {"description": "the item", "content": _json_content(ref)},
+                        **errors,
+                    },
+                },
+                "patch": {
+                    "summary": f"Update a {name} item",
+                    "requestBody": {"content": _json_content(ref)},
+                    "responses": {
+                        "200": {"description": "updated", "content": _json_content(ref)},
+                        **errors,
+                    },
+                },
+                "delete": {
+                    "summary": f"Delete a {name} item",
+                    "responses": {"204": {"description": "deleted"}, **errors},
+                },
+            }
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": "faasify data service", "version": "1"},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+        }

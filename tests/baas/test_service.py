@@ -1,0 +1,230 @@
+"""The data service: CRUD, tenancy, auth and every kind of bad input, on the
+embedded SQLite default and on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 for its test client; httpx still drives it fine.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+from faasify.baas.auth import APIKeys, JWTAuth, Principal, hash_api_key
+from faasify.baas.collection import Collection
+from faasify.baas.service import Service
+
+ALICE, BOB = "key-alice-0123456789", "key-bob-9876543210"
+JWT_SECRET = "test-secret-" + "x" * 32
+
+
+def todos_table(name: str) -> sa.Table:
+    metadata = sa.MetaData()
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("owner", sa.String(64), nullable=False, index=True),
+        sa.Column("text", sa.String(200), nullable=False),
+        sa.Column("done", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_at", sa.DateTime, server_default=sa.func.now()),
+    )
+
+
+def make_service(database_url: str, table: sa.Table, **options: Any) -> Service:
+    keys = APIKeys(
+        {
+            hash_api_key(ALICE): Principal(tenant="acme", owner="alice"),
+            hash_api_key(BOB): Principal(tenant="globex", owner="bob"),
+        }
+    )
+    return Service(
+        database_url=database_url,
+        collections=[Collection("todos", table, read_only=["created_at"], max_page_size=50)],
+        auth=[keys, JWTAuth(JWT_SECRET)],
+        create_tables=True,
+        **options,
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    name = f"todos_{uuid.uuid4().hex[:8]}"
+    table = todos_table(name)
+    if request.param == "sqlite":
+        url = "sqlite+aiosqlite:///:memory:"
+    else:
+        url = request.getfixturevalue("pg_url")
+    with TestClient(make_service(url, table).app) as test_client:
+        yield test_client
+    if request.param == "postgres":
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        table.drop(engine)
+        engine.dispose()
+
+
+def as_(key: str) -> dict[str, str]:
+    return {"X-API-Key": key}
+
+
+def test_crud_round_trip(client: TestClient) -> None:
+    created = client.post("/v1/todos", json={"text": "write tests"}, headers=as_(ALICE))
+    assert created.status_code == 201
+    item = created.json()
+    assert item["text"] == "write tests"
+    assert item["done"] is False
+    assert "owner" not in item
+    item_id = item["id"]
+    assert client.get(f"/v1/todos/{item_id}", headers=as_(ALICE)).json()["text"] == "write tests"
+    patched = client.patch(f"/v1/todos/{item_id}", json={"done": True}, headers=as_(ALICE))
+    assert patched.json()["done"] is True
+    listed = client.get("/v1/todos", headers=as_(ALICE)).json()
+    assert [i["id"] for i in listed["items"]] == [item_id]
+    assert listed["next"] is None
+    assert client.delete(f"/v1/todos/{item_id}", headers=as_(ALICE)).status_code == 204
+    assert client.get(f"/v1/todos/{item_id}", headers=as_(ALICE)).status_code == 404
+
+
+def test_another_tenant_can_neither_read_change_nor_detect(client: TestClient) -> None:
+    item_id = client.post("/v1/todos", json={"text": "alice's"}, headers=as_(ALICE)).json()["id"]
+    missing = client.get("/v1/todos/999999", headers=as_(BOB))
+    attempts = [
+        client.get(f"/v1/todos/{item_id}", headers=as_(BOB)),
+        client.patch(f"/v1/todos/{item_id}", json={"text": "mine"}, headers=as_(BOB)),
+        client.delete(f"/v1/todos/{item_id}", headers=as_(BOB)),
+    ]
+    assert [r.status_code for r in attempts] == [404, 404, 404]
+    # Someone else's row looks exactly like no row at all.
+    assert attempts[0].json()["title"] == missing.json()["title"]
+    assert client.get("/v1/todos", headers=as_(BOB)).json()["items"] == []
+    assert client.get("/v1/todos", params={"owner": "alice"}, headers=as_(BOB)).status_code == 400
+    still = client.get(f"/v1/todos/{item_id}", headers=as_(ALICE)).json()
+    assert still["text"] == "alice's"
+
+
+def test_cursor_pagination_walks_every_row_once(client: TestClient) -> None:
+    for i in range(25):
+        client.post("/v1/todos", json={"text": f"t{i}", "done": i % 2 == 0}, headers=as_(ALICE))
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 10, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/todos", params=params, headers=as_(ALICE)).json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert len(seen) == 25
+    assert seen == sorted(set(seen))
+    done = client.get("/v1/todos", params={"done": "true", "limit": 50}, headers=as_(ALICE))
+    assert len(done.json()["items"]) == 13
+    newest = client.get("/v1/todos", params={"order": "-id", "limit": 1}, headers=as_(ALICE))
+    assert newest.json()["items"][0]["id"] == max(seen)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        (
+            "post",
+            "/v1/todos",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            400,
+        ),
+        ("post", "/v1/todos", {"json": {"text": 5}}, 422),
+        ("post", "/v1/todos", {"json": {"text": "x", "colour": "red"}}, 422),
+        ("post", "/v1/todos", {"json": {"text": "x", "owner": "bob"}}, 422),
+        ("post", "/v1/todos", {"json": {"text": "x" * 201}}, 422),
+        ("post", "/v1/todos", {"json": {"done": True}}, 422),
+        ("post", "/v1/todos", {"json": ["a", "list"]}, 422),
+        ("post", "/v1/todos", {"json": {"text": "x" * 70_000}}, 413),
+        (
+            "post",
+            "/v1/todos",
+            {"content": b"text=x", "headers": {"content-type": "text/plain"}},
+            415,
+        ),
+        ("get", "/v1/todos", {"params": {"cursor": "!!not-a-cursor"}}, 400),
+        ("get", "/v1/todos", {"params": {"limit": "51"}}, 400),
+        ("get", "/v1/todos", {"params": {"limit": "zero"}}, 400),
+        ("get", "/v1/todos", {"params": {"colour": "red"}}, 400),
+        ("get", "/v1/todos", {"params": {"done": "maybe"}}, 400),
+        ("get", "/v1/todos", {"params": {"order": "text; DROP TABLE todos"}}, 400),
+        ("get", "/v1/todos/not-a-number", {}, 400),
+        ("patch", "/v1/todos/1", {"json": {}}, 422),
+        ("get", "/v1/nothing", {}, 404),
+    ],
+)
+def test_bad_input_gets_a_problem_response(
+    client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    kwargs = dict(kwargs)  # the parameter is shared by both databases' runs
+    headers = {**as_(ALICE), **kwargs.pop("headers", {})}
+    response = getattr(client, method)(path, headers=headers, **kwargs)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status
+    assert "Traceback" not in problem["detail"]
+    assert "SELECT" not in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-Key": "nope"}, {"Authorization": "Bearer a.b.c"}, {"Authorization": "Basic x"}],
+)
+def test_credentials_are_required(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.get("/v1/todos", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_jwt_bearer_tokens(client: TestClient) -> None:
+    import jwt
+
+    good = jwt.encode({"sub": "carol", "tenant": "initech", "exp": time.time() + 60}, JWT_SECRET)
+    expired = jwt.encode({"sub": "carol", "exp": time.time() - 5}, JWT_SECRET)
+    forged = jwt.encode({"sub": "carol", "exp": time.time() + 60}, "another-secret-" + "y" * 32)
+    bearer = {"Authorization": f"Bearer {good}"}
+    assert client.post("/v1/todos", json={"text": "carol's"}, headers=bearer).status_code == 201
+    assert len(client.get("/v1/todos", headers=bearer).json()["items"]) == 1
+    assert client.get("/v1/todos", headers=as_(ALICE)).json()["items"] == []
+    for token in (expired, forged):
+        denied = client.get("/v1/todos", headers={"Authorization": f"Bearer {token}"})
+        assert denied.status_code == 401
+
+
+def test_health_readiness_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/v1/todos", "/v1/todos/{item_id}"}
+    assert "owner" not in document["components"]["schemas"]["todos"]["properties"]
+
+
+def test_unreachable_database_is_a_503_with_retry_after() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    service = make_service(
+        f"postgresql://postgres@127.0.0.1:{port}/x",
+        todos_table("todos"),
+        engine_options={"connect_args": {"timeout": 1}},
+    )
+    service._create_tables = False
+    with TestClient(service.app) as test_client:
+        for path in ("/readyz", "/v1/todos"):
+            response = test_client.get(path, headers=as_(ALICE))
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "1"
+            assert response.headers["content-type"] == "application/problem+json"
