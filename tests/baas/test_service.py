@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers httpx2 for its test client; httpx still drives it fine.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", UserWarning)  # StarletteDeprecationWarning
     from starlette.testclient import TestClient
 
 from faasify.baas.auth import APIKeys, JWTAuth, Principal, hash_api_key
