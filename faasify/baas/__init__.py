@@ -2,4 +2,90 @@
 
 Functions call it over HTTP instead of each holding a database connection, so
 the number of functions no longer decides the number of connections.
+
+```python
+from faasify.baas import Collection, Service      # the service side
+from faasify.baas import Client                   # the function side
+```
+
+Names load on first use: a function that imports only the client does not
+pay for SQLAlchemy and Starlette at cold start.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from faasify.baas.auth import APIKeys, JWTAuth, Principal, hash_api_key
+    from faasify.baas.client import (
+        AsyncClient,
+        Client,
+        Conflict,
+        Forbidden,
+        InvalidRequest,
+        NotFound,
+        ServiceError,
+        ServiceUnavailable,
+        Throttled,
+        TransportFailed,
+        Unauthorized,
+    )
+    from faasify.baas.collection import Collection
+    from faasify.baas.problems import Problem
+    from faasify.baas.service import Service
+
+__all__ = [
+    "APIKeys",
+    "AsyncClient",
+    "Client",
+    "Collection",
+    "Conflict",
+    "Forbidden",
+    "InvalidRequest",
+    "JWTAuth",
+    "NotFound",
+    "Principal",
+    "Problem",
+    "Service",
+    "ServiceError",
+    "ServiceUnavailable",
+    "Throttled",
+    "TransportFailed",
+    "Unauthorized",
+    "hash_api_key",
+]
+
+_HOMES = {
+    "APIKeys": "auth",
+    "JWTAuth": "auth",
+    "Principal": "auth",
+    "hash_api_key": "auth",
+    "Collection": "collection",
+    "Problem": "problems",
+    "Service": "service",
+    **dict.fromkeys(
+        [
+            "AsyncClient",
+            "Client",
+            "Conflict",
+            "Forbidden",
+            "InvalidRequest",
+            "NotFound",
+            "ServiceError",
+            "ServiceUnavailable",
+            "Throttled",
+            "TransportFailed",
+            "Unauthorized",
+        ],
+        "client",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'faasify.baas' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"faasify.baas.{home}"), name)
