@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import ConfigurationError, UnsupportedEventError
+from faasify._exceptions import UnsupportedEventError
 from faasify.adapters._body import TextTypes
 from faasify.adapters._log import invoke_logger, log_bad_event, log_invoke
 from faasify.adapters.events import (
     EventOptions,
+    check_base_path,
     describe_event,
     detect_source,
     is_warmup_event,
@@ -57,10 +58,7 @@ class LambdaHandler:
         shutdown_timeout: float = 1.5,
         handle_signals: bool = True,
     ) -> None:
-        if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-            raise ConfigurationError(
-                f"base_path must start with '/' and not end with one, not {base_path!r}"
-            )
+        check_base_path(base_path)
         self.hosted = HostedApp(
             app,
             kind=kind,

@@ -32,7 +32,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from faasify._exceptions import ConfigurationError
 from faasify.adapters._body import (
     TextTypes,
     content_headers,
@@ -40,6 +39,7 @@ from faasify.adapters._body import (
     encode_response_body,
 )
 from faasify.adapters._log import log_bad_event
+from faasify.adapters.events._common import check_base_path as _check_base_path
 from faasify.adapters.events._common import (
     check_str,
     query_string,
@@ -91,14 +91,6 @@ def _response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str
 
 def _fix_cookie(value: str) -> str:
     return _COOKIE_JOIN.sub("; ", value) if "," in value else value
-
-
-def _check_base_path(base_path: str) -> str:
-    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-        raise ConfigurationError(
-            f"base_path must start with '/' and not end with one, not {base_path!r}"
-        )
-    return base_path
 
 
 def _with_base_path(root: str, path: str, base_path: str) -> str:
@@ -227,7 +219,7 @@ class FCHttpHandler:
         base_path: str = "",
         **options: Any,
     ) -> None:
-        self.base_path = _check_base_path(base_path)
+        self.base_path = _check_base_path(base_path) or ""
         resolved = detect_app_kind(app) if kind == "auto" else kind
         wrapped = _keep_fc_keys(app) if resolved == "wsgi" else app
         self.hosted = HostedApp(wrapped, kind=resolved, **options)
@@ -346,7 +338,7 @@ class FCEventHandler:
         text_mime_types: Iterable[str] = (),
         **options: Any,
     ) -> None:
-        self.base_path = _check_base_path(base_path)
+        self.base_path = _check_base_path(base_path) or ""
         self.hosted = HostedApp(app, **options)
         self.app = app
         self.kind = self.hosted.kind

@@ -34,8 +34,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
-from faasify._exceptions import ConfigurationError
 from faasify.adapters._log import app_logger, invoke_logger, log_bad_event, log_invoke
+from faasify.adapters.events._common import check_base_path as _check_base_path
 from faasify.adapters.events._common import server_from
 from faasify.adapters.hosted import (
     BAD_REQUEST,
@@ -88,10 +88,7 @@ class _AzureApp:
     __slots__ = ("_base_path", "_served", "_turn", "hosted", "sdk")
 
     def __init__(self, app: Any, base_path: str, options: dict[str, Any]) -> None:
-        if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-            raise ConfigurationError(
-                f"base_path must start with '/' and not end with one, not {base_path!r}"
-            )
+        _check_base_path(base_path)
         import azure.functions
 
         self.sdk = azure.functions

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from faasify._exceptions import ConfigurationError
 from faasify.adapters._log import log_bad_event
+from faasify.adapters.events._common import check_base_path as _check_base_path
 from faasify.adapters.events._common import server_from
 from faasify.adapters.hosted import BAD_REQUEST, INTERNAL_ERROR, HostedApp
 from faasify.adapters.http import Request, Response
@@ -56,13 +57,6 @@ _NOT_FORWARDED = frozenset(
 )
 # The fdk writes a response without Content-Type as "Content-Type: None".
 _DEFAULT_CONTENT_TYPE = "application/octet-stream"
-
-
-def _check_base_path(base_path: str) -> None:
-    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-        raise ConfigurationError(
-            f"base_path must start with '/' and not end with one, not {base_path!r}"
-        )
 
 
 def _lookup(headers: Any, name: str) -> Any:

@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from faasify._exceptions import ConfigurationError
 from faasify.adapters._log import app_logger, invoke_logger, log_bad_event, log_invoke
+from faasify.adapters.events._common import check_base_path as _check_base_path
 from faasify.adapters.events._common import server_from
 from faasify.adapters.hosted import (
     BAD_REQUEST,
@@ -264,10 +265,3 @@ def _flask_response(response_class: type[flask.Response], response: Response) ->
     if not has_type:
         del result.headers["Content-Type"]
     return result
-
-
-def _check_base_path(base_path: str) -> None:
-    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-        raise ConfigurationError(
-            f"base_path must start with '/' and not end with one, not {base_path!r}"
-        )

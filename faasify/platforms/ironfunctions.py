@@ -33,8 +33,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from faasify._exceptions import ConfigurationError
 from faasify.adapters._log import log_bad_event
+from faasify.adapters.events._common import check_base_path as _check_base_path
 from faasify.adapters.events._common import server_from
 from faasify.adapters.hosted import BAD_REQUEST, INTERNAL_ERROR, HostedApp
 from faasify.adapters.http import Request, Response
@@ -151,14 +151,6 @@ def request_from_variables(
         scheme = url.scheme or "http"
         request.server, request.scheme = server_from(host or "localhost", None, scheme)
     return request
-
-
-def _check_base_path(base_path: str | None) -> str | None:
-    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-        raise ConfigurationError(
-            f"base_path must start with '/' and not end with one, not {base_path!r}"
-        )
-    return base_path
 
 
 def _clean(value: str) -> str:

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, TypeAlias
 from urllib.parse import urlencode
 
-from faasify._exceptions import ConfigurationError
 from faasify.adapters._log import log_bad_event
+from faasify.adapters.events._common import check_base_path as _check_base_path
 from faasify.adapters.hosted import BAD_REQUEST, INTERNAL_ERROR, HostedApp
 from faasify.adapters.http import Request, Response
 from faasify.platforms._common import request_from_parts
@@ -72,13 +72,6 @@ class _ResponseHeaders(dict[str, list[str]]):
 #: dict for a UTF-8 body, or a ``(bytes, status, headers)`` tuple, which the
 #: template passes to Flask as it is, for any other body.
 TemplateResult: TypeAlias = dict[str, Any] | tuple[bytes, int, _ResponseHeaders]
-
-
-def _check_base_path(base_path: str) -> None:
-    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-        raise ConfigurationError(
-            f"base_path must start with '/' and not end with one, not {base_path!r}"
-        )
 
 
 def _pairs(headers: Any) -> Iterator[tuple[Any, Any]]:

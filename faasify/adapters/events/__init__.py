@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters.events._common import EventOptions
+from faasify.adapters.events._common import EventOptions, check_base_path
 from faasify.adapters.events._source import EventSource
 from faasify.adapters.events.alb import ApplicationLoadBalancer
 from faasify.adapters.events.apigw_v1 import ApiGatewayV1
@@ -25,6 +25,7 @@ __all__ = [
     "REST_API_SINGLE_VALUE",
     "EventOptions",
     "EventSource",
+    "check_base_path",
     "describe_event",
     "detect_source",
     "is_warmup_event",

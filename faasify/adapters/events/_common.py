@@ -16,6 +16,7 @@ from faasify.adapters.http import Response
 __all__ = [
     "EventOptions",
     "Headers",
+    "check_base_path",
     "check_str",
     "encode_v1_style",
     "headers_from_maps",
@@ -182,6 +183,17 @@ def split_root(path: str, prefix: str) -> tuple[str, str] | None:
     if path[len(prefix)] == "/":
         return prefix, path[len(prefix) :]
     return None
+
+
+def check_base_path(base_path: str | None) -> str | None:
+    """``base_path`` if it is usable (``/api``: a leading slash, none trailing)."""
+    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
+        from faasify._exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"base_path must start with '/' and not end with one, not {base_path!r}"
+        )
+    return base_path
 
 
 def join_root(root_path: str, path: str, options: EventOptions) -> tuple[str, str]:
