@@ -14,6 +14,7 @@ an in-memory SQLite database, so it works on one machine with no servers.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -25,15 +26,24 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from faasify.baas.auth import Authenticator, Principal
 from faasify.baas.collection import Collection
 from faasify.baas.problems import Problem, problem_response
+from faasify.baas.throttle import (
+    ConcurrencyGate,
+    RateLimiter,
+    RateLimitMiddleware,
+    ThrottledError,
+    throttle_error_handler,
+)
 
-__all__ = ["Service"]
+__all__ = ["Service", "credential_key"]
 
 logger = logging.getLogger("faasify.baas")
 
@@ -65,6 +75,18 @@ def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def credential_key(scope: Scope) -> str | None:
+    """The rate-limit budget a request counts against: its credential, else its address.
+
+    The credential is hashed, so no key or token is stored in Redis.
+    """
+    for name, value in scope.get("headers", ()):
+        if name in (b"x-api-key", b"authorization"):
+            return "cred:" + hashlib.sha256(value).hexdigest()[:32]
+    client = scope.get("client")
+    return f"addr:{client[0]}" if client else None
+
+
 class Service:
     """A declared data API over one database, with its own bounded pool."""
 
@@ -79,6 +101,10 @@ class Service:
         max_body_bytes: int = 64 * 1024,
         create_tables: bool = False,
         engine_options: dict[str, Any] | None = None,
+        concurrency: int | None = None,
+        queue_size: int | None = None,
+        queue_timeout: float = 1.0,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.collections = {c.name: c for c in collections}
         url = database_url or os.environ.get("DATABASE_URL") or _EMBEDDED_URL
@@ -104,6 +130,17 @@ class Service:
             options.setdefault("pool_timeout", pool_timeout)
         self._engine_options = options
         self.engine: AsyncEngine | None = None
+        # Work in flight is bounded before it reaches the pool: past the queue,
+        # requests are shed with 503 + Retry-After instead of piling up.
+        limit = concurrency or pool_size
+        self.gate = ConcurrencyGate(
+            limit, queue_size if queue_size is not None else 4 * limit, queue_timeout
+        )
+        middleware = []
+        if rate_limiter is not None:
+            middleware.append(
+                Middleware(RateLimitMiddleware, limiter=rate_limiter, key=credential_key)
+            )
         self.app = Starlette(
             routes=[
                 Route("/healthz", self._healthz),
@@ -113,7 +150,12 @@ class Service:
                 Route("/v1/{collection}/{item_id}", self._item, methods=["GET", "PATCH", "DELETE"]),
             ],
             lifespan=self._lifespan,
-            exception_handlers={Problem: self._problem, Exception: self._unexpected},
+            middleware=middleware,
+            exception_handlers={
+                Problem: self._problem,
+                ThrottledError: throttle_error_handler,
+                Exception: self._unexpected,
+            },
         )
 
     # -- life -------------------------------------------------------------------------
@@ -181,13 +223,14 @@ class Service:
         if engine is None:
             raise Problem(503, "the service is starting", headers={"Retry-After": "1"})
         try:
-            if write:
-                async with engine.begin() as conn:
-                    yield conn
-            else:
-                async with engine.connect() as conn:
-                    yield conn
-        except Problem:
+            async with self.gate.slot():
+                if write:
+                    async with engine.begin() as conn:
+                        yield conn
+                else:
+                    async with engine.connect() as conn:
+                        yield conn
+        except (Problem, ThrottledError):
             raise
         except IntegrityError:
             raise Problem(409, "the change conflicts with existing data") from None
@@ -254,7 +297,8 @@ class Service:
                 (413, "body too large"),
                 (415, "not JSON"),
                 (422, "invalid fields"),
-                (503, "database unavailable; retry after Retry-After"),
+                (429, "rate limit reached; retry after Retry-After"),
+                (503, "busy or database unavailable; retry after Retry-After"),
             )
         }
         paths: dict[str, Any] = {}

@@ -228,3 +228,84 @@ def test_unreachable_database_is_a_503_with_retry_after() -> None:
             assert response.status_code == 503
             assert response.headers["retry-after"] == "1"
             assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_rate_limit_per_credential_answers_429_with_retry_after() -> None:
+    from faasify.baas.throttle import MemoryRateLimiter
+
+    service = make_service(
+        "sqlite+aiosqlite:///:memory:",
+        todos_table("todos"),
+        rate_limiter=MemoryRateLimiter(rate=1, per=60.0, burst=3),
+    )
+    with TestClient(service.app) as test_client:
+        statuses = [test_client.get("/v1/todos", headers=as_(ALICE)).status_code for _ in range(5)]
+        other = test_client.get("/v1/todos", headers=as_(BOB))
+        refused = test_client.get("/v1/todos", headers=as_(ALICE))
+    assert statuses == [200, 200, 200, 429, 429]
+    assert other.status_code == 200  # a budget per credential
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["status"] == 429
+
+
+@pytest.mark.postgres
+def test_concurrent_clients_never_exceed_the_pool_and_lose_no_write(pg_url: str) -> None:
+    """200 concurrent clients against a pool of 5: 2xx or 503 + Retry-After, all
+    accepted writes stored, and PostgreSQL never sees more than 5 backends."""
+    import asyncio
+
+    import httpx
+
+    from tests.servers import Servers
+
+    tag = f"faasify-baas-{uuid.uuid4().hex[:8]}"
+    table = todos_table(f"todos_{uuid.uuid4().hex[:8]}")
+    service = make_service(
+        pg_url,
+        table,
+        pool_size=5,
+        queue_size=40,
+        queue_timeout=0.5,
+        engine_options={"connect_args": {"server_settings": {"application_name": tag}}},
+    )
+    servers = Servers(pg_url, None)
+    peak = 0
+
+    async def scenario() -> list[httpx.Response]:
+        nonlocal peak
+        transport = httpx.ASGITransport(app=service.app)
+        async with (
+            service.app.router.lifespan_context(service.app),
+            httpx.AsyncClient(transport=transport, base_url="http://svc") as http,
+        ):
+            stop = asyncio.Event()
+
+            async def watch() -> None:
+                nonlocal peak
+                while not stop.is_set():
+                    peak = max(peak, await asyncio.to_thread(servers.pg_backends, tag))
+                    await asyncio.sleep(0.02)
+
+            watcher = asyncio.create_task(watch())
+            responses = await asyncio.gather(
+                *(
+                    http.post("/v1/todos", json={"text": f"t{i}"}, headers=as_(ALICE))
+                    for i in range(200)
+                )
+            )
+            stop.set()
+            await watcher
+            return list(responses)
+
+    responses = asyncio.run(scenario())
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {201, 503}
+    assert all("retry-after" in r.headers for r in responses if r.status_code == 503)
+    assert 0 < peak <= 5
+    engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+    table.drop(engine)
+    engine.dispose()
+    assert stored == statuses.count(201)
