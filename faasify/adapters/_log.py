@@ -20,8 +20,18 @@ invoke_logger = logging.getLogger("faasify.invoke")
 app_logger = logging.getLogger("faasify.app")
 
 
+_ID_ATTRIBUTES = ("aws_request_id", "request_id", "invocation_id", "call_id")
+
+
 def _request_id(context: Any) -> str | None:
-    return getattr(context, "aws_request_id", None)
+    """The platform's id for this invocation, from whichever attribute it uses."""
+    if context is None:
+        return None
+    for name in _ID_ATTRIBUTES:
+        value = getattr(context, name, None)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def log_invoke(
