@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from starlette.types import Scope
 
 from faasify.baas.auth import Authenticator, Principal
 from faasify.baas.collection import Collection
+from faasify.baas.idempotency import IdempotencyKeys, fingerprint
 from faasify.baas.problems import Problem, problem_response
 from faasify.baas.throttle import (
     ConcurrencyGate,
@@ -73,6 +74,13 @@ def _is_disconnect(exc: DBAPIError) -> bool:
 
 def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
+
+
+def _json_or_empty(status: int, body: Any, *, replayed: bool = False) -> Response:
+    headers = {"Idempotency-Replayed": "true"} if replayed else None
+    if body is None:
+        return Response(status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def credential_key(scope: Scope) -> str | None:
@@ -130,6 +138,7 @@ class Service:
             options.setdefault("pool_timeout", pool_timeout)
         self._engine_options = options
         self.engine: AsyncEngine | None = None
+        self.idempotency = IdempotencyKeys()
         # Work in flight is bounded before it reaches the pool: past the queue,
         # requests are shed with 503 + Retry-After instead of piling up.
         limit = concurrency or pool_size
@@ -163,8 +172,10 @@ class Service:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.engine = create_async_engine(self.database_url, **self._engine_options)
+        metadatas = [self.idempotency.table.metadata]  # the service's own, always
         if self._create_tables:
-            metadatas = {c.table.metadata for c in self.collections.values()}
+            metadatas += list({c.table.metadata for c in self.collections.values()})
+        with contextlib.suppress(OSError, DBAPIError):  # a database down at start: /readyz says so
             async with self.engine.begin() as conn:
                 for metadata in metadatas:
                     await conn.run_sync(metadata.create_all)
@@ -199,7 +210,7 @@ class Service:
             raise Problem(404, "no such collection")
         return collection
 
-    async def _json_body(self, request: Request) -> Any:
+    async def _json_body(self, request: Request) -> tuple[Any, bytes]:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media != "application/json":
             raise Problem(415, "send the body as application/json")
@@ -212,7 +223,7 @@ class Service:
             if len(body) > self.max_body_bytes:
                 raise Problem(413, f"the body is larger than {self.max_body_bytes} bytes")
         try:
-            return json.loads(body)
+            return json.loads(body), body
         except (ValueError, UnicodeDecodeError):
             raise Problem(400, "the body is not valid JSON") from None
 
@@ -259,10 +270,12 @@ class Service:
             async with self._connection(write=False) as conn:
                 page = await collection.list(conn, principal, request.query_params)
             return JSONResponse(page)
-        body = await self._json_body(request)
-        async with self._connection(write=True) as conn:
-            item = await collection.create(conn, principal, body)
-        return JSONResponse(item, status_code=201)
+        body, raw = await self._json_body(request)
+
+        async def create(conn: Any) -> tuple[int, Any]:
+            return 201, await collection.create(conn, principal, body)
+
+        return await self._write(request, principal, raw, create)
 
     async def _item(self, request: Request) -> Response:
         collection = self._collection(request)
@@ -272,12 +285,39 @@ class Service:
             async with self._connection(write=False) as conn:
                 return JSONResponse(await collection.get(conn, principal, item_id))
         if request.method == "PATCH":
-            body = await self._json_body(request)
-            async with self._connection(write=True) as conn:
-                return JSONResponse(await collection.update(conn, principal, item_id, body))
-        async with self._connection(write=True) as conn:
+            body, raw = await self._json_body(request)
+
+            async def update(conn: Any) -> tuple[int, Any]:
+                return 200, await collection.update(conn, principal, item_id, body)
+
+            return await self._write(request, principal, raw, update)
+
+        async def delete(conn: Any) -> tuple[int, Any]:
             await collection.delete(conn, principal, item_id)
-        return Response(status_code=204)
+            return 204, None
+
+        return await self._write(request, principal, b"", delete)
+
+    async def _write(
+        self,
+        request: Request,
+        principal: Principal,
+        raw_body: bytes,
+        change: Callable[[Any], Awaitable[tuple[int, Any]]],
+    ) -> Response:
+        """Run ``change`` in a transaction, once per ``Idempotency-Key``."""
+        key = request.headers.get("idempotency-key")
+        owner = f"{principal.tenant}:{principal.owner}"
+        async with self._connection(write=True) as conn:
+            if key is not None:
+                request_print = fingerprint(request.method, request.url.path, owner, raw_body)
+                replay = await self.idempotency.claim(conn, owner, key, request_print)
+                if replay is not None:
+                    return _json_or_empty(replay.status, replay.body, replayed=True)
+            status, body = await change(conn)
+            if key is not None:
+                await self.idempotency.record(conn, owner, key, status, body)
+        return _json_or_empty(status, body)
 
     async def _openapi(self, request: Request) -> Response:
         return JSONResponse(self.openapi())
