@@ -17,7 +17,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -33,6 +35,8 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from faasify.baas.auth import Authenticator, Principal
+from faasify.baas.breaker import CircuitBreaker, CircuitOpen
+from faasify.baas.cache import MemoryReadCache, ReadCache, Stored
 from faasify.baas.collection import Collection
 from faasify.baas.idempotency import IdempotencyKeys, fingerprint
 from faasify.baas.problems import Problem, problem_response
@@ -76,6 +80,14 @@ def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+class _DatabaseDown(Problem):
+    """503 + Retry-After: the database cannot be used right now."""
+
+    def __init__(self, retry_after: float, detail: str) -> None:
+        seconds = str(max(1, math.ceil(retry_after)))
+        super().__init__(503, detail, headers={"Retry-After": seconds})
+
+
 def _json_or_empty(status: int, body: Any, *, replayed: bool = False) -> Response:
     headers = {"Idempotency-Replayed": "true"} if replayed else None
     if body is None:
@@ -113,6 +125,8 @@ class Service:
         queue_size: int | None = None,
         queue_timeout: float = 1.0,
         rate_limiter: RateLimiter | None = None,
+        breaker: CircuitBreaker | None = None,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.collections = {c.name: c for c in collections}
         url = database_url or os.environ.get("DATABASE_URL") or _EMBEDDED_URL
@@ -139,6 +153,8 @@ class Service:
         self._engine_options = options
         self.engine: AsyncEngine | None = None
         self.idempotency = IdempotencyKeys()
+        self.breaker = breaker or CircuitBreaker()
+        self.read_cache: ReadCache = read_cache or MemoryReadCache()
         # Work in flight is bounded before it reaches the pool: past the queue,
         # requests are shed with 503 + Retry-After instead of piling up.
         limit = concurrency or pool_size
@@ -229,10 +245,18 @@ class Service:
 
     @contextlib.asynccontextmanager
     async def _connection(self, *, write: bool) -> AsyncIterator[Any]:
-        """A pooled connection; database trouble becomes a 503 the client may retry."""
+        """A pooled connection; database trouble becomes a 503 the client may retry.
+
+        The breaker refuses at once while the database is known to be down; the
+        gate bounds how many requests use the pool at the same time.
+        """
         engine = self.engine
         if engine is None:
-            raise Problem(503, "the service is starting", headers={"Retry-After": "1"})
+            raise _DatabaseDown(1.0, "the service is starting")
+        try:
+            self.breaker.before()
+        except CircuitOpen as exc:
+            raise _DatabaseDown(exc.retry_after, "the database is unavailable") from None
         try:
             async with self.gate.slot():
                 if write:
@@ -242,16 +266,55 @@ class Service:
                     async with engine.connect() as conn:
                         yield conn
         except (Problem, ThrottledError):
+            self.breaker.success()  # the database answered; the request was refused
             raise
         except IntegrityError:
+            self.breaker.success()
             raise Problem(409, "the change conflicts with existing data") from None
         except (PoolTimeout, DBAPIError, OSError) as exc:
             if isinstance(exc, DBAPIError) and not _is_disconnect(exc):
+                self.breaker.success()
                 raise
+            self.breaker.failure()
             logger.warning("database unavailable: %s", exc)
-            raise Problem(
-                503, "the database is unavailable", headers={"Retry-After": "1"}
-            ) from None
+            raise _DatabaseDown(1.0, "the database is unavailable") from None
+        else:
+            self.breaker.success()
+
+    async def _read(
+        self, request: Request, principal: Principal, collection: Collection, load: Any
+    ) -> Response:
+        """Answer a read from the database, keeping the answer; when the database is
+        down, answer with the kept copy, marked stale, rather than a 503."""
+        scope = f"{principal.tenant}:{principal.owner}:{collection.name}"
+        try:
+            async with self._connection(write=False) as conn:
+                answer = await load(conn)
+        except _DatabaseDown:
+            stored = await self._kept(scope, request)
+            if stored is None:
+                raise
+            value, stored_at = stored
+            age = str(max(0, int(time.time() - stored_at)))
+            return JSONResponse(value, headers={"Faasify-Stale": "true", "Age": age})
+        try:
+            generation = await self.read_cache.generation(scope)
+            await self.read_cache.put(
+                f"{scope}:{generation}:{request.url.path}?{request.url.query}", answer
+            )
+        except Exception as exc:  # a cache that fails must not fail the read
+            logger.warning("read cache unavailable: %s", exc)
+        return JSONResponse(answer)
+
+    async def _kept(self, scope: str, request: Request) -> Stored | None:
+        try:
+            generation = await self.read_cache.generation(scope)
+            return await self.read_cache.get(
+                f"{scope}:{generation}:{request.url.path}?{request.url.query}"
+            )
+        except Exception as exc:
+            logger.warning("read cache unavailable: %s", exc)
+            return None
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -267,9 +330,11 @@ class Service:
         collection = self._collection(request)
         principal = self._principal(request)
         if request.method == "GET":
-            async with self._connection(write=False) as conn:
-                page = await collection.list(conn, principal, request.query_params)
-            return JSONResponse(page)
+
+            async def page(conn: Any) -> Any:
+                return await collection.list(conn, principal, request.query_params)
+
+            return await self._read(request, principal, collection, page)
         body, raw = await self._json_body(request)
 
         async def create(conn: Any) -> tuple[int, Any]:
@@ -282,8 +347,11 @@ class Service:
         principal = self._principal(request)
         item_id = request.path_params["item_id"]
         if request.method == "GET":
-            async with self._connection(write=False) as conn:
-                return JSONResponse(await collection.get(conn, principal, item_id))
+
+            async def item(conn: Any) -> Any:
+                return await collection.get(conn, principal, item_id)
+
+            return await self._read(request, principal, collection, item)
         if request.method == "PATCH":
             body, raw = await self._json_body(request)
 
@@ -317,6 +385,11 @@ class Service:
             status, body = await change(conn)
             if key is not None:
                 await self.idempotency.record(conn, owner, key, status, body)
+        collection = request.path_params["collection"]
+        try:
+            await self.read_cache.invalidate(f"{owner}:{collection}")
+        except Exception as exc:
+            logger.warning("read cache unavailable: %s", exc)
         return _json_or_empty(status, body)
 
     async def _openapi(self, request: Request) -> Response:
