@@ -39,6 +39,7 @@ from faasify.baas.breaker import CircuitBreaker, CircuitOpen
 from faasify.baas.cache import MemoryReadCache, ReadCache, Stored
 from faasify.baas.collection import Collection
 from faasify.baas.idempotency import IdempotencyKeys, fingerprint
+from faasify.baas.metrics import MetricsMiddleware, ServiceMetrics
 from faasify.baas.problems import Problem, problem_response
 from faasify.baas.throttle import (
     ConcurrencyGate,
@@ -161,7 +162,8 @@ class Service:
         self.gate = ConcurrencyGate(
             limit, queue_size if queue_size is not None else 4 * limit, queue_timeout
         )
-        middleware = []
+        self.metrics = ServiceMetrics(self.gate, self.breaker)
+        middleware = [Middleware(MetricsMiddleware, metrics=self.metrics)]
         if rate_limiter is not None:
             middleware.append(
                 Middleware(RateLimitMiddleware, limiter=rate_limiter, key=credential_key)
@@ -171,6 +173,7 @@ class Service:
                 Route("/healthz", self._healthz),
                 Route("/readyz", self._readyz),
                 Route("/openapi.json", self._openapi),
+                Route("/metrics", self._metrics),
                 Route("/v1/{collection}", self._items, methods=["GET", "POST"]),
                 Route("/v1/{collection}/{item_id}", self._item, methods=["GET", "PATCH", "DELETE"]),
             ],
@@ -295,6 +298,7 @@ class Service:
             if stored is None:
                 raise
             value, stored_at = stored
+            self.metrics.stale_reads.inc()
             age = str(max(0, int(time.time() - stored_at)))
             return JSONResponse(value, headers={"Faasify-Stale": "true", "Age": age})
         try:
@@ -391,6 +395,11 @@ class Service:
         except Exception as exc:
             logger.warning("read cache unavailable: %s", exc)
         return _json_or_empty(status, body)
+
+    async def _metrics(self, request: Request) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def _openapi(self, request: Request) -> Response:
         return JSONResponse(self.openapi())

@@ -309,3 +309,24 @@ def test_concurrent_clients_never_exceed_the_pool_and_lose_no_write(pg_url: str)
     table.drop(engine)
     engine.dispose()
     assert stored == statuses.count(201)
+
+
+def test_metrics_count_requests_refusals_and_pool_state() -> None:
+    from faasify.baas.throttle import MemoryRateLimiter
+
+    service = make_service(
+        "sqlite+aiosqlite:///:memory:",
+        todos_table("todos"),
+        rate_limiter=MemoryRateLimiter(rate=1, per=60.0, burst=2),
+    )
+    with TestClient(service.app) as test_client:
+        for _ in range(3):
+            test_client.get("/v1/todos", headers=as_(ALICE))
+        text = test_client.get("/metrics").text
+    assert (
+        'faasify_baas_requests_total{method="GET",route="/v1/{collection}",status="200"} 2.0'
+        in text
+    )
+    assert 'status="429"' in text
+    assert "faasify_baas_pool_in_use 0.0" in text
+    assert "faasify_baas_breaker_state 0.0" in text
