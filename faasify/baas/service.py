@@ -41,6 +41,7 @@ from faasify.baas.collection import Collection
 from faasify.baas.idempotency import IdempotencyKeys, fingerprint
 from faasify.baas.metrics import MetricsMiddleware, ServiceMetrics
 from faasify.baas.problems import Problem, problem_response
+from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import (
     ConcurrencyGate,
     RateLimiter,
@@ -115,6 +116,7 @@ class Service:
         self,
         *,
         collections: Sequence[Collection],
+        queries: Sequence[NamedQuery] = (),
         database_url: str | None = None,
         auth: Authenticator | Iterable[Authenticator] | None = None,
         pool_size: int = 10,
@@ -130,6 +132,9 @@ class Service:
         read_cache: ReadCache | None = None,
     ) -> None:
         self.collections = {c.name: c for c in collections}
+        self.queries = {q.name: q for q in queries}
+        if "queries" in self.collections:
+            raise ValueError("'queries' is reserved for named queries (/v1/queries/<name>)")
         url = database_url or os.environ.get("DATABASE_URL") or _EMBEDDED_URL
         self.database_url = _async_url(url)
         if auth is None:
@@ -174,6 +179,7 @@ class Service:
                 Route("/readyz", self._readyz),
                 Route("/openapi.json", self._openapi),
                 Route("/metrics", self._metrics),
+                Route("/v1/queries/{query}", self._query),
                 Route("/v1/{collection}", self._items, methods=["GET", "POST"]),
                 Route("/v1/{collection}/{item_id}", self._item, methods=["GET", "PATCH", "DELETE"]),
             ],
@@ -284,12 +290,10 @@ class Service:
         else:
             self.breaker.success()
 
-    async def _read(
-        self, request: Request, principal: Principal, collection: Collection, load: Any
-    ) -> Response:
+    async def _read(self, request: Request, principal: Principal, name: str, load: Any) -> Response:
         """Answer a read from the database, keeping the answer; when the database is
         down, answer with the kept copy, marked stale, rather than a 503."""
-        scope = f"{principal.tenant}:{principal.owner}:{collection.name}"
+        scope = f"{principal.tenant}:{principal.owner}:{name}"
         try:
             async with self._connection(write=False) as conn:
                 answer = await load(conn)
@@ -338,7 +342,7 @@ class Service:
             async def page(conn: Any) -> Any:
                 return await collection.list(conn, principal, request.query_params)
 
-            return await self._read(request, principal, collection, page)
+            return await self._read(request, principal, collection.name, page)
         body, raw = await self._json_body(request)
 
         async def create(conn: Any) -> tuple[int, Any]:
@@ -355,7 +359,7 @@ class Service:
             async def item(conn: Any) -> Any:
                 return await collection.get(conn, principal, item_id)
 
-            return await self._read(request, principal, collection, item)
+            return await self._read(request, principal, collection.name, item)
         if request.method == "PATCH":
             body, raw = await self._json_body(request)
 
@@ -392,9 +396,23 @@ class Service:
         collection = request.path_params["collection"]
         try:
             await self.read_cache.invalidate(f"{owner}:{collection}")
+            await self.read_cache.invalidate(f"{owner}:queries")
         except Exception as exc:
             logger.warning("read cache unavailable: %s", exc)
         return _json_or_empty(status, body)
+
+    async def _query(self, request: Request) -> Response:
+        named = self.queries.get(request.path_params["query"])
+        if named is None:
+            raise Problem(404, "no such query")
+        principal = self._principal(request)
+
+        async def rows(conn: Any) -> Any:
+            return await named.run(conn, principal, request.query_params)
+
+        # A write to any collection may change what a query returns: queries are
+        # kept per caller under their own name and dropped with every write.
+        return await self._read(request, principal, "queries", rows)
 
     async def _metrics(self, request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

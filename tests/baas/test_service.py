@@ -330,3 +330,42 @@ def test_metrics_count_requests_refusals_and_pool_state() -> None:
     assert 'status="429"' in text
     assert "faasify_baas_pool_in_use 0.0" in text
     assert "faasify_baas_breaker_state 0.0" in text
+
+
+def test_named_query_binds_the_owner_and_checks_its_parameters() -> None:
+    from faasify.baas.query import NamedQuery
+
+    table = todos_table("todos")
+    counts = NamedQuery(
+        "count_by_done",
+        sa.text("SELECT count(*) AS n FROM todos WHERE owner = :owner AND done = :done"),
+        params={"done": bool},
+    )
+    keys = APIKeys(
+        {
+            hash_api_key(ALICE): Principal(tenant="acme", owner="alice"),
+            hash_api_key(BOB): Principal(tenant="globex", owner="bob"),
+        }
+    )
+    service = Service(
+        database_url="sqlite+aiosqlite:///:memory:",
+        collections=[Collection("todos", table, read_only=["created_at"])],
+        queries=[counts],
+        auth=keys,
+        create_tables=True,
+    )
+    with TestClient(service.app) as test_client:
+        for text in ("a", "b", "c"):
+            test_client.post("/v1/todos", json={"text": text}, headers=as_(ALICE))
+        test_client.post("/v1/todos", json={"text": "bob's"}, headers=as_(BOB))
+        path = "/v1/queries/count_by_done"
+        alice = test_client.get(path, params={"done": "false"}, headers=as_(ALICE))
+        bob = test_client.get(path, params={"done": "false"}, headers=as_(BOB))
+        spoof = test_client.get(path, params={"done": "false", "owner": "bob"}, headers=as_(ALICE))
+        missing = test_client.get(path, headers=as_(ALICE))
+        badly_typed = test_client.get(path, params={"done": "perhaps"}, headers=as_(ALICE))
+        unknown = test_client.get("/v1/queries/nope", headers=as_(ALICE))
+    assert alice.json() == {"rows": [{"n": 3}]}
+    assert bob.json() == {"rows": [{"n": 1}]}
+    assert [r.status_code for r in (spoof, missing, badly_typed, unknown)] == [400, 400, 400, 404]
+    assert "owner" in spoof.json()["detail"]
