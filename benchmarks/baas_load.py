@@ -1,0 +1,257 @@
+"""N simulated function instances doing list + create: through the data service,
+with a database connection each, and through PgBouncer in transaction mode.
+
+``python -m benchmarks.baas_load [--instances 50 200] [--seconds 5]`` prints a
+Markdown table: throughput, p50/p99 latency of one list+create, errors by
+kind, and the peak number of PostgreSQL backends during the run (polled from
+``pg_stat_activity``). Every loop is bounded in time and runs on loopback.
+PgBouncer (Debian's ``pgbouncer``) is started by the script when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TABLE = "faasify_bench_baas"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare() -> None:
+    conn = await asyncpg.connect(PG)
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (id serial PRIMARY KEY, owner varchar(64) NOT NULL,"
+        " text varchar(200) NOT NULL, done boolean NOT NULL DEFAULT false)"
+    )
+    await conn.execute(f"TRUNCATE {TABLE}")
+    await conn.close()
+
+
+_COUNT = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
+
+
+async def _count_backends() -> int:
+    conn = await asyncpg.connect(PG)
+    try:
+        return int(await conn.fetchval(_COUNT))
+    finally:
+        await conn.close()
+
+
+async def _backends(stop: asyncio.Event, peak: list[int]) -> None:
+    conn = await asyncpg.connect(PG)
+    try:
+        while not stop.is_set():
+            count = await conn.fetchval(_COUNT)
+            peak[0] = max(peak[0], int(count))
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def _run(instances: int, seconds: float, work: Any) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    stop = asyncio.Event()
+    before = await _count_backends()
+    peak = [0]
+    watcher = asyncio.ensure_future(_backends(stop, peak))
+    deadline = time.monotonic() + seconds
+
+    async def instance(number: int) -> None:
+        try:
+            async with work(number) as step:
+                while time.monotonic() < deadline:
+                    started = time.perf_counter()
+                    try:
+                        await step()
+                    except Exception as exc:
+                        errors[type(exc).__name__] += 1
+                        await asyncio.sleep(0.05)
+                        continue
+                    latencies.append(time.perf_counter() - started)
+        except Exception as exc:  # the instance could not even start (no connection)
+            errors[type(exc).__name__] += 1
+
+    await asyncio.gather(*(instance(n) for n in range(instances)))
+    stop.set()
+    await watcher
+    latencies.sort()
+    return {
+        "ops": len(latencies) / seconds,
+        "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else float("nan"),
+        "errors": dict(errors),
+        "peak": peak[0],
+        "before": before,
+    }
+
+
+class _Direct:
+    """A function instance holding its own database connection."""
+
+    def __init__(self, dsn: str, number: int, **options: Any) -> None:
+        self.dsn, self.number, self.options = dsn, number, options
+
+    async def __aenter__(self) -> Any:
+        self.conn = await asyncpg.connect(self.dsn, timeout=5, **self.options)
+
+        async def step() -> None:
+            await self.conn.fetch(
+                f"SELECT id, text, done FROM {TABLE} WHERE owner = $1 ORDER BY id LIMIT 10",
+                "public",
+            )
+            await self.conn.execute(
+                f"INSERT INTO {TABLE} (owner, text) VALUES ($1, $2)", "public", "x"
+            )
+
+        return step
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.conn.close()
+
+
+class _ThroughService:
+    """A function instance calling the data service (its own keep-alive client)."""
+
+    def __init__(self, base_url: str, number: int) -> None:
+        self.base_url = base_url
+
+    async def __aenter__(self) -> Any:
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=30)
+
+        async def step() -> None:
+            listed = await self.http.get("/v1/todos", params={"limit": 10})
+            created = await self.http.post("/v1/todos", json={"text": "x"})
+            for response in (listed, created):
+                if response.status_code >= 400:
+                    raise RuntimeError(f"HTTP {response.status_code}")
+
+        return step
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+
+def _start_service() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "benchmarks.baas_service:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": PG},
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _start_pgbouncer() -> tuple[subprocess.Popen[bytes] | None, str | None]:
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        return None, None
+    workdir = Path(tempfile.mkdtemp(prefix="faasify-pgbouncer-"))
+    workdir.chmod(0o777)
+    port = _free_port()
+    (workdir / "users.txt").write_text('"postgres" ""\n')
+    (workdir / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        "test = host=127.0.0.1 port=5432 dbname=test user=postgres\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {workdir}/users.txt\n"
+        "pool_mode = transaction\ndefault_pool_size = 10\nmax_client_conn = 2000\n"
+    )
+    for path in workdir.iterdir():
+        path.chmod(0o666)
+    user = ["-u", "postgres"] if os.geteuid() == 0 else []
+    process = subprocess.Popen([binary, *user, str(workdir / "pgbouncer.ini")])
+    time.sleep(0.5)
+    return process, f"postgresql://postgres@127.0.0.1:{port}/test"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--instances", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    asyncio.run(_prepare())
+    service, base_url = _start_service()
+    bouncer, bouncer_dsn = _start_pgbouncer()
+    rows = []
+    try:
+        for n in args.instances:
+            modes: list[tuple[str, Any]] = [
+                ("data service (pool 10)", lambda i: _ThroughService(base_url, i)),
+                ("direct, a connection each", lambda i: _Direct(PG, i)),
+            ]
+            if bouncer_dsn:
+                modes.append(
+                    (
+                        "PgBouncer, transaction mode (pool 10)",
+                        # Debian's PgBouncer predates prepared-statement support.
+                        lambda i: _Direct(bouncer_dsn, i, statement_cache_size=0),
+                    )
+                )
+            for name, work in modes:
+                result = asyncio.run(_run(n, args.seconds, work))
+                rows.append((n, name, result))
+                time.sleep(1.0)  # let closed backends go before the next run counts
+    finally:
+        service.terminate()
+        service.wait(10)
+        if bouncer is not None:
+            bouncer.terminate()
+            bouncer.wait(10)
+    print(
+        "| instances | path | list+create per s | p50 ms | p99 ms | errors "
+        "| peak backends | of which open before the run |"
+    )
+    print("|---:|---|---:|---:|---:|---|---:|---:|")
+    for n, name, r in rows:
+        errors = ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items())) or "none"
+        print(
+            f"| {n} | {name} | {r['ops']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {errors} "
+            f"| {r['peak']} | {r['before']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""The data service the BaaS load benchmark runs: one collection, pool of 10.
+
+``uvicorn benchmarks.baas_service:app`` with ``DATABASE_URL`` set.
+"""
+
+import sqlalchemy as sa
+
+from faasify.baas import Collection, Service
+
+metadata = sa.MetaData()
+todos = sa.Table(
+    "faasify_bench_baas",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False, index=True),
+    sa.Column("text", sa.String(200), nullable=False),
+    sa.Column("done", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+service = Service(
+    collections=[Collection("todos", todos)],
+    pool_size=10,
+    queue_size=400,
+    queue_timeout=5.0,
+    create_tables=True,
+)
+app = service.app
