@@ -1,0 +1,452 @@
+// The todolist page: plain JavaScript, no build step, no dependencies.
+//
+// It speaks the todolist's native API (api/login, api/currentUser, api/todos) with
+// relative addresses, so the same file works at / and under a base path. Every
+// failure the API reports reaches the user in the message area (role="alert"):
+// nothing fails silently, and a failed action leaves the list as it was.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "faasify-todolist.token";
+  const USER_KEY = "faasify-todolist.user";
+  const STAGE_HEADER = "X-Todo-Stage";
+  const STAGE_NOTES = {
+    stateful:
+      "Todos live in this server process's memory: a second instance keeps a second list, " +
+      "and a restart forgets them all.",
+    pooled: "Stateless functions: each one reaches the database through its own small pool.",
+    baas: "The function holds no database connection: it calls the todo data service.",
+  };
+
+  const body = document.body;
+  const maxLength = () => Number(body.dataset.maxLength) || 500;
+  const pageSize = clamp(Number(new URLSearchParams(location.search).get("limit")) || 20, 1, 100);
+
+  const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
+  const el = {
+    message: $("message"),
+    stage: $("stage"),
+    stageName: $("stage-name"),
+    session: $("session"),
+    currentUser: $("current-user"),
+    signOut: $("sign-out"),
+    login: $("login"),
+    loginForm: $("login-form"),
+    username: $("login-username"),
+    todos: $("todos"),
+    addForm: $("add-form"),
+    newText: $("new-text"),
+    newTextCount: $("new-text-count"),
+    empty: $("empty"),
+    loading: $("loading"),
+    list: $("todo-list"),
+    loadMore: $("load-more"),
+  };
+
+  const state = {
+    token: localStorage.getItem(TOKEN_KEY),
+    user: localStorage.getItem(USER_KEY) || "",
+    items: [], // todos in display order: newest first
+    next: null, // the cursor of the following page, or null at the end
+  };
+
+  // -- talking to the API ---------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, message, problem) {
+      super(message);
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  function clamp(value, low, high) {
+    return Math.min(high, Math.max(low, Math.floor(value)));
+  }
+
+  /** Seconds to wait, from a Retry-After header (delay-seconds or an HTTP date). */
+  function retryAfterSeconds(response) {
+    const value = response.headers.get("Retry-After");
+    if (!value) return null;
+    if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.max(1, Math.ceil(Number(value)));
+    const when = Date.parse(value);
+    if (Number.isNaN(when)) return null;
+    return Math.max(1, Math.ceil((when - Date.now()) / 1000));
+  }
+
+  function describeFailure(response, problem) {
+    const status = response.status;
+    const detail = problem && typeof problem.detail === "string" ? problem.detail : "";
+    if (status === 429 || status === 503) {
+      const seconds = retryAfterSeconds(response);
+      const when = seconds === null ? "in a moment" : `in ${seconds} s`;
+      return `The service is busy, try again ${when}.`;
+    }
+    if (status === 401) return "Your session has ended. Please sign in again.";
+    if (status >= 500) {
+      return `The server failed to answer (${status}${detail ? ": " + detail : ""}). Try again.`;
+    }
+    const title = problem && typeof problem.title === "string" ? problem.title : "";
+    return detail || title || `The request was refused (${status}).`;
+  }
+
+  function noteStage(response) {
+    const stage = response.headers.get(STAGE_HEADER);
+    if (stage) showStage(stage);
+  }
+
+  async function api(method, path, payload) {
+    const headers = { Accept: "application/json, application/problem+json" };
+    if (state.token) headers.Authorization = `Bearer ${state.token}`;
+    const init = { method, headers, cache: "no-store" };
+    if (payload !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (error) {
+      throw new ApiError(0, "Could not reach the server. Check the connection and try again.");
+    }
+    noteStage(response);
+    let data = null;
+    const text = await response.text().catch(() => "");
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (error) {
+        data = null;
+      }
+    }
+    if (!response.ok) throw new ApiError(response.status, describeFailure(response, data), data);
+    return data;
+  }
+
+  // -- messages -------------------------------------------------------------------------
+
+  function say(text, kind = "error") {
+    el.message.textContent = text;
+    el.message.dataset.kind = kind;
+    el.message.classList.toggle("shown", Boolean(text));
+  }
+
+  function clearMessage() {
+    say("", "");
+  }
+
+  /** Runs one user action: clears the last message, reports any failure, never throws. */
+  async function act(action, control, onError) {
+    clearMessage();
+    if (control) control.disabled = true;
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        say(`Something went wrong in the page: ${error && error.message ? error.message : error}`);
+      } else if (error.status === 401) {
+        signOut(error.message);
+      } else if (!onError || !onError(error)) {
+        say(error.message);
+      }
+      return false;
+    } finally {
+      if (control) control.disabled = false;
+    }
+  }
+
+  /** Why a todo's text cannot be sent, or "" when it can. */
+  function invalidText(text) {
+    if (!text.trim()) return "Write something first: a todo cannot be empty.";
+    const limit = maxLength();
+    if (text.length > limit) {
+      return `A todo can be at most ${limit} characters; this one has ${text.length}.`;
+    }
+    return "";
+  }
+
+  // -- views ----------------------------------------------------------------------------
+
+  function showStage(stage) {
+    el.stageName.textContent = stage;
+    el.stage.title = STAGE_NOTES[stage] || "";
+    el.stage.hidden = false;
+  }
+
+  function showLogin() {
+    el.session.hidden = true;
+    el.todos.hidden = true;
+    el.login.hidden = false;
+    el.username.focus();
+  }
+
+  function showApp() {
+    el.currentUser.textContent = state.user;
+    el.session.hidden = false;
+    el.login.hidden = true;
+    el.todos.hidden = false;
+  }
+
+  function renderList() {
+    el.list.replaceChildren(...state.items.map(renderItem));
+    el.empty.hidden = state.items.length > 0;
+    el.loadMore.hidden = !state.next;
+  }
+
+  function itemNode(id) {
+    return el.list.querySelector(`li[data-id="${CSS.escape(String(id))}"]`);
+  }
+
+  function renderItem(todo) {
+    const li = document.createElement("li");
+    li.className = "item";
+    li.dataset.testid = "todo-item";
+    li.dataset.id = String(todo.id);
+    li.classList.toggle("done", Boolean(todo.done));
+
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = Boolean(todo.done);
+    box.dataset.testid = "todo-done";
+    box.setAttribute("aria-label", `Done: ${todo.text}`);
+    box.addEventListener("change", () => toggle(todo.id, box));
+
+    const text = document.createElement("span");
+    text.className = "text";
+    text.dataset.testid = "todo-text";
+    text.textContent = todo.text; // never innerHTML: the text is the user's
+    text.addEventListener("dblclick", () => startEdit(todo.id));
+
+    const edit = button("Edit", "todo-edit", `Edit: ${todo.text}`, () => startEdit(todo.id));
+    const remove = button("Delete", "todo-delete", `Delete: ${todo.text}`, () =>
+      removeTodo(todo.id, remove),
+    );
+    remove.classList.add("danger");
+
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    actions.append(edit, remove);
+    li.append(box, text, actions);
+    return li;
+  }
+
+  function button(label, testid, ariaLabel, onClick) {
+    const node = document.createElement("button");
+    node.type = "button";
+    node.textContent = label;
+    node.dataset.testid = testid;
+    if (ariaLabel) node.setAttribute("aria-label", ariaLabel);
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  function replaceItem(todo) {
+    const index = state.items.findIndex((item) => item.id === todo.id);
+    if (index >= 0) state.items[index] = todo;
+    const node = itemNode(todo.id);
+    if (node) node.replaceWith(renderItem(todo));
+  }
+
+  function forget(id) {
+    state.items = state.items.filter((item) => item.id !== id);
+    const node = itemNode(id);
+    if (node) node.remove();
+    el.empty.hidden = state.items.length > 0;
+  }
+
+  function updateCount() {
+    const length = el.newText.value.length;
+    const limit = maxLength();
+    el.newTextCount.textContent = length ? `${length} / ${limit} characters` : "";
+    el.newTextCount.classList.toggle("over", length > limit);
+  }
+
+  // -- actions --------------------------------------------------------------------------
+
+  async function login(event) {
+    event.preventDefault();
+    const username = el.username.value.trim();
+    if (!username) {
+      say("Enter a username to sign in.");
+      el.username.focus();
+      return;
+    }
+    const submit = el.loginForm.querySelector("button");
+    await act(async () => {
+      state.token = null;
+      const answer = await api("POST", "api/login", { username });
+      state.token = answer.token;
+      const user = answer.user || {};
+      state.user = user.name || user.userid || username;
+      localStorage.setItem(TOKEN_KEY, state.token);
+      localStorage.setItem(USER_KEY, state.user);
+      el.username.value = "";
+      showApp();
+      el.newText.focus();
+      await loadFirstPage();
+    }, submit);
+  }
+
+  function signOut(reason) {
+    localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(USER_KEY);
+    state.token = null;
+    state.user = "";
+    state.items = [];
+    state.next = null;
+    renderList();
+    showLogin();
+    if (reason) say(reason);
+    else clearMessage();
+  }
+
+  async function loadFirstPage() {
+    el.loading.hidden = false;
+    try {
+      const page = await api("GET", `api/todos?limit=${pageSize}`);
+      state.items = page.items;
+      state.next = page.next || null;
+      renderList();
+    } finally {
+      el.loading.hidden = true;
+    }
+  }
+
+  async function loadMore() {
+    await act(async () => {
+      const cursor = encodeURIComponent(state.next);
+      const page = await api("GET", `api/todos?limit=${pageSize}&cursor=${cursor}`);
+      const seen = new Set(state.items.map((item) => item.id));
+      state.items.push(...page.items.filter((item) => !seen.has(item.id)));
+      state.next = page.next || null;
+      renderList();
+    }, el.loadMore);
+  }
+
+  async function add(event) {
+    event.preventDefault();
+    const text = el.newText.value.trim();
+    const problem = invalidText(text);
+    if (problem) {
+      say(problem);
+      el.newText.focus();
+      return;
+    }
+    const submit = el.addForm.querySelector("button");
+    const added = await act(async () => {
+      const todo = await api("POST", "api/todos", { text });
+      state.items = [todo, ...state.items.filter((item) => item.id !== todo.id)];
+      renderList();
+    }, submit);
+    if (added) {
+      el.newText.value = "";
+      updateCount();
+    }
+    el.newText.focus();
+  }
+
+  async function toggle(id, box) {
+    const wanted = box.checked;
+    const saved = await act(
+      async () => replaceItem(await api("PATCH", `api/todos/${id}`, { done: wanted })),
+      box,
+      (error) => goneElsewhere(id, error),
+    );
+    if (!saved) box.checked = !wanted; // the server said no: show the todo as it is
+  }
+
+  function startEdit(id) {
+    const todo = state.items.find((item) => item.id === id);
+    const node = itemNode(id);
+    if (!todo || !node || node.classList.contains("editing")) return;
+    clearMessage();
+    node.classList.add("editing");
+    const input = document.createElement("input");
+    input.className = "edit";
+    input.value = todo.text;
+    input.dataset.testid = "todo-edit-input";
+    input.setAttribute("aria-label", `New text for: ${todo.text}`);
+    const save = button("Save", "todo-save", null, () => saveEdit(id, input, save));
+    const cancel = button("Cancel", "todo-cancel", null, () => replaceItem(todo));
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        saveEdit(id, input, save);
+      } else if (event.key === "Escape") {
+        replaceItem(todo);
+      }
+    });
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    actions.append(save, cancel);
+    node.querySelector(".text").replaceWith(input);
+    node.querySelector(".actions").replaceWith(actions);
+    input.focus();
+    input.select();
+  }
+
+  async function saveEdit(id, input, save) {
+    const text = input.value.trim();
+    const problem = invalidText(text);
+    if (problem) {
+      say(problem);
+      input.focus();
+      return;
+    }
+    const todo = state.items.find((item) => item.id === id);
+    if (todo && todo.text === text) {
+      replaceItem(todo); // nothing changed: no request
+      return;
+    }
+    await act(
+      async () => replaceItem(await api("PATCH", `api/todos/${id}`, { text })),
+      save,
+      (error) => goneElsewhere(id, error),
+    );
+  }
+
+  async function removeTodo(id, control) {
+    await act(
+      async () => {
+        await api("DELETE", `api/todos/${id}`);
+        forget(id);
+      },
+      control,
+      (error) => goneElsewhere(id, error),
+    );
+  }
+
+  /** A 404 on a listed todo: it was deleted elsewhere; say so and stop showing it. */
+  function goneElsewhere(id, error) {
+    if (error.status !== 404) return false;
+    forget(id);
+    say("That todo no longer exists: it was deleted elsewhere. Nothing was changed.");
+    return true;
+  }
+
+  async function start() {
+    el.loginForm.addEventListener("submit", login);
+    el.addForm.addEventListener("submit", add);
+    el.newText.addEventListener("input", updateCount);
+    el.loadMore.addEventListener("click", loadMore);
+    el.signOut.addEventListener("click", () => signOut());
+    if (!state.token) {
+      showLogin();
+      return;
+    }
+    showApp();
+    await act(async () => {
+      const answer = await api("GET", "api/currentUser");
+      const data = (answer && answer.data) || {};
+      if (data.name) {
+        state.user = data.name;
+        el.currentUser.textContent = data.name;
+      }
+      if (data.stage) showStage(data.stage);
+      await loadFirstPage();
+    });
+  }
+
+  start();
+})();
