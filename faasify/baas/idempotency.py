@@ -17,6 +17,10 @@ change, and stores the response in the same row before committing. So:
 Keeping the record in the database rather than in Redis is what makes
 "accepted writes are durable, retried writes are not applied twice" hold
 even when Redis or the service process is lost.
+
+Keys are kept for a bounded time (:meth:`IdempotencyKeys.purge`, run by the
+service every so often): a client retries for seconds or minutes, not days,
+and a table that only grows would slow every keyed write down.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,7 +72,7 @@ class IdempotencyKeys:
             sa.Column("fingerprint", sa.String(64), nullable=False),
             sa.Column("status", sa.Integer, nullable=False, server_default="0"),
             sa.Column("body", sa.Text, nullable=True),
-            sa.Column("created_at", sa.DateTime, server_default=sa.func.now()),
+            sa.Column("created_at", sa.DateTime, server_default=sa.func.now(), index=True),
         )
 
     async def claim(
@@ -113,3 +118,20 @@ class IdempotencyKeys:
             .where(self.table.c.owner == owner, self.table.c.key == key)
             .values(status=status, body=None if body is None else json.dumps(body))
         )
+
+    async def purge(self, conn: AsyncConnection, older_than: float) -> int:
+        """Forget keys stored more than ``older_than`` seconds ago; how many went.
+
+        The cutoff is computed by the database from its own clock, the same
+        clock that stamped ``created_at``, so clock skew between service
+        instances cannot purge a key early.
+        """
+        seconds = max(0, int(older_than))
+        column = self.table.c.created_at
+        cutoff: Any
+        if conn.dialect.name == "sqlite":
+            cutoff = sa.func.datetime("now", f"-{seconds} seconds")
+        else:
+            cutoff = sa.func.now() - sa.literal(timedelta(seconds=seconds), sa.Interval)
+        result = await conn.execute(sa.delete(self.table).where(column < cutoff))
+        return int(result.rowcount or 0)

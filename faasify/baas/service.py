@@ -13,6 +13,7 @@ an in-memory SQLite database, so it works on one machine with no servers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -20,8 +21,9 @@ import logging
 import math
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -36,7 +38,7 @@ from starlette.types import Scope
 
 from faasify.baas.auth import Authenticator, Principal
 from faasify.baas.breaker import CircuitBreaker, CircuitOpen
-from faasify.baas.cache import MemoryReadCache, ReadCache, Stored
+from faasify.baas.cache import MemoryReadCache, ReadCache, RedisReadCache, Stored
 from faasify.baas.collection import Collection
 from faasify.baas.idempotency import IdempotencyKeys, fingerprint
 from faasify.baas.metrics import MetricsMiddleware, ServiceMetrics
@@ -44,13 +46,21 @@ from faasify.baas.problems import Problem, problem_response
 from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import (
     ConcurrencyGate,
+    MemoryRateLimiter,
     RateLimiter,
     RateLimitMiddleware,
+    RedisRateLimiter,
     ThrottledError,
     throttle_error_handler,
 )
 
-__all__ = ["Service", "credential_key"]
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["Pooler", "Service", "credential_key"]
+
+#: What sits between the service's pool and PostgreSQL, if anything.
+Pooler = Literal["pgbouncer", "rds-proxy"]
 
 logger = logging.getLogger("faasify.baas")
 
@@ -66,16 +76,54 @@ def _async_url(url: str) -> str:
 
 
 _DISCONNECT_ERRORS = ("ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError")
+# SQLSTATEs that mean "no usable server", not "a bad statement": connection
+# exceptions (class 08), shutdown and crash (57P01-57P03, what
+# pg_terminate_backend sends), too many connections (53300).
+_DISCONNECT_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 def _is_disconnect(exc: DBAPIError) -> bool:
-    """Whether a driver error means the database is out of reach (not a bad query)."""
+    """Whether a driver error means the database is out of reach (not a bad query).
+
+    Only these open the breaker and make reads fall back to the kept copy; a
+    constraint violation or a syntax error means the database answered.
+    """
     original = exc.orig
+    cause = getattr(original, "__cause__", None)  # asyncpg's error, under SQLAlchemy's adapter
+    state = getattr(original, "sqlstate", None) or getattr(cause, "sqlstate", None)
     return (
         exc.connection_invalidated
         or isinstance(original, OSError)
         or type(original).__name__ in _DISCONNECT_ERRORS
+        or type(cause).__name__ in _DISCONNECT_ERRORS
+        or (isinstance(state, str) and (state.startswith("08") or state in _DISCONNECT_STATES))
     )
+
+
+def _configure_for_pooler(pooler: str, url: str, options: dict[str, Any]) -> None:
+    """Make asyncpg safe behind PgBouncer (transaction mode) or RDS Proxy.
+
+    A transaction-mode pooler hands each transaction to whichever server
+    connection is free, so a statement prepared on one may be missing (or
+    exist under the same name) on the next: asyncpg's statement caches are
+    turned off and every prepared statement gets a unique name. The service
+    never sends asyncpg's reset query (``RESET ALL; UNLISTEN *; ...``, which
+    pins RDS Proxy sessions): its pool is SQLAlchemy's, which ends a checkout
+    with a plain ROLLBACK.
+    """
+    if pooler not in ("pgbouncer", "rds-proxy"):
+        raise ValueError(f"pooler must be 'pgbouncer' or 'rds-proxy', not {pooler!r}")
+    if "+asyncpg" not in url:
+        return
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("statement_cache_size", 0)
+    connect_args.setdefault("prepared_statement_cache_size", 0)
+    connect_args.setdefault("prepared_statement_name_func", _unique_statement_name)
+    options["connect_args"] = connect_args
+
+
+def _unique_statement_name() -> str:
+    return f"__faasify_{uuid.uuid4().hex}__"
 
 
 def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +178,11 @@ class Service:
         rate_limiter: RateLimiter | None = None,
         breaker: CircuitBreaker | None = None,
         read_cache: ReadCache | None = None,
+        redis_url: str | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        rate_burst: int | None = None,
+        pooler: Pooler | None = None,
+        idempotency_ttl: float = 86_400.0,
     ) -> None:
         self.collections = {c.name: c for c in collections}
         self.queries = {q.name: q for q in queries}
@@ -156,11 +209,29 @@ class Service:
             options.setdefault("pool_size", pool_size)
             options.setdefault("max_overflow", 0)
             options.setdefault("pool_timeout", pool_timeout)
+        if pooler is not None:
+            _configure_for_pooler(pooler, self.database_url, options)
         self._engine_options = options
         self.engine: AsyncEngine | None = None
         self.idempotency = IdempotencyKeys()
+        self.idempotency_ttl = idempotency_ttl
         self.breaker = breaker or CircuitBreaker()
-        self.read_cache: ReadCache = read_cache or MemoryReadCache()
+        # One Redis client for the shared pieces (rate budgets, kept reads),
+        # opened by the lifespan on the serving loop and closed with it.
+        self.redis_url = redis_url or os.environ.get("REDIS_URL") or None
+        self.redis: Redis | None = None
+        if read_cache is None:
+            read_cache = RedisReadCache(self._redis_client) if self.redis_url else MemoryReadCache()
+        self.read_cache: ReadCache = read_cache
+        if rate_limiter is None and rate_limit is not None:
+            rate, per = rate_limit
+            burst = rate_burst or rate
+            rate_limiter = (
+                RedisRateLimiter(self._redis_client, rate, per, burst)
+                if self.redis_url
+                else MemoryRateLimiter(rate, per, burst)
+            )
+        self.rate_limiter = rate_limiter
         # Work in flight is bounded before it reaches the pool: past the queue,
         # requests are shed with 503 + Retry-After instead of piling up.
         limit = concurrency or pool_size
@@ -194,8 +265,23 @@ class Service:
 
     # -- life -------------------------------------------------------------------------
 
+    def _redis_client(self) -> Redis:
+        if self.redis is None:
+            raise ConnectionError("the service's Redis client is not open (outside its lifespan)")
+        return self.redis
+
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self.redis_url:
+            from redis.asyncio import Redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            # One quick retry, not redis-py's default of several with backoff: a
+            # rate check or a kept read must not hold a request up for seconds.
+            self.redis = Redis.from_url(
+                self.redis_url, retry=Retry(NoBackoff(), 1), socket_timeout=1.0
+            )
         self.engine = create_async_engine(self.database_url, **self._engine_options)
         metadatas = [self.idempotency.table.metadata]  # the service's own, always
         if self._create_tables:
@@ -204,11 +290,41 @@ class Service:
             async with self.engine.begin() as conn:
                 for metadata in metadatas:
                     await conn.run_sync(metadata.create_all)
+        purger = asyncio.create_task(self._purge_keys_forever())
         try:
             yield
         finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
             await self.engine.dispose()
             self.engine = None
+            if self.redis is not None:
+                await self.redis.aclose()
+                self.redis = None
+
+    async def purge_idempotency_keys(self) -> int:
+        """Forget keys older than ``idempotency_ttl``; how many went.
+
+        Runs by itself every ``idempotency_ttl / 4`` (at most hourly) while the
+        service is up; call it yourself from a scheduled job if you prefer.
+        """
+        if self.engine is None:
+            raise RuntimeError("the service is not running")
+        async with self.engine.begin() as conn:
+            return await self.idempotency.purge(conn, self.idempotency_ttl)
+
+    async def _purge_keys_forever(self) -> None:
+        every = min(self.idempotency_ttl / 4, 3600.0)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                purged = await self.purge_idempotency_keys()
+            except (OSError, DBAPIError) as exc:  # the database is down: try next time
+                logger.warning("idempotency key purge failed: %s", exc)
+            else:
+                if purged:
+                    logger.info("purged %d idempotency keys", purged)
 
     # -- plumbing -----------------------------------------------------------------------
 

@@ -1,0 +1,31 @@
+"""One service instance for the two-process rate limit test, run by uvicorn.
+
+Configured from the environment: ``TEST_REDIS_URL``, ``TEST_API_KEY``,
+``TEST_RATE`` (requests per 60 s, also the burst). The database is the
+embedded SQLite default: the limit under test lives in Redis.
+"""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+
+from faasify.baas import APIKeys, Collection, Principal, Service, hash_api_key
+
+_notes = sa.Table(
+    "notes",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("text", sa.String(100), nullable=False),
+)
+_rate = int(os.environ["TEST_RATE"])
+service = Service(
+    collections=[Collection("notes", _notes, owner="owner")],
+    auth=APIKeys({hash_api_key(os.environ["TEST_API_KEY"]): Principal("t", "o")}),
+    redis_url=os.environ["TEST_REDIS_URL"],
+    rate_limit=(_rate, 60.0),
+    create_tables=True,
+)
+app = service.app
