@@ -13,6 +13,8 @@ from faasify._version import __version__
 from faasify.local.context import LocalContext
 from faasify.local.events import EVENT_FORMATS
 from faasify.local.serve import serve
+from faasify.package import add_arguments as add_package_arguments
+from faasify.package import run as run_package
 
 __all__ = ["load_handler", "main"]
 
@@ -67,7 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     invoke_cmd.add_argument("handler", help="module:attribute of the Lambda handler")
     invoke_cmd.add_argument("--event", required=True, help="a JSON event file, or - for stdin")
 
+    package_cmd = commands.add_parser(
+        "package", help="build a function's deployment zip for AWS Lambda (x86_64 or arm64)"
+    )
+    add_package_arguments(package_cmd)
+
     args = parser.parse_args(argv)
+    if args.command == "package":
+        return run_package(args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "local":
         return _run_local(args)
