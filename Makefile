@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PORT   ?= 8000
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## serve the demo app through the Lambda handler at http://127.0.0.1:$(PORT)
 	$(BIN)/faasify serve examples.hello.app:lambda_handler --port $(PORT)
 
-test: lint typecheck unit  ## everything CI checks
+test: lint typecheck unit docs  ## everything CI checks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,6 +33,9 @@ bench: $(STAMP)  ## adapter overhead against the peers; writes .benchmarks/ and 
 	mkdir -p .benchmarks
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-json=.benchmarks/adapters.json -q
 	$(BIN)/python -m benchmarks.report .benchmarks/adapters.json docs/benchmarks-table.md
+
+docs: $(STAMP)  ## the documentation site, built with --strict into site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
