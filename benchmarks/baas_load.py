@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
-import shutil
+import platform
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,6 +27,8 @@ from typing import Any
 
 import asyncpg
 import httpx
+
+from tests.pgbouncer import pgbouncer_binary, running_pgbouncer
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -192,7 +195,8 @@ class _ThroughService:
         await self.http.aclose()
 
 
-def _start_service() -> tuple[subprocess.Popen[bytes], str]:
+def _start_service(workers: int, pool_size: int) -> tuple[subprocess.Popen[bytes], str]:
+    """The service under uvicorn, ``workers`` processes sharing ``pool_size`` connections."""
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -204,9 +208,12 @@ def _start_service() -> tuple[subprocess.Popen[bytes], str]:
             str(port),
             "--log-level",
             "warning",
+            "--workers",
+            str(workers),
+            "--no-access-log",
         ],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": PG},
+        env={**os.environ, "DATABASE_URL": PG, "BAAS_POOL_SIZE": str(pool_size // workers)},
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -218,28 +225,9 @@ def _start_service() -> tuple[subprocess.Popen[bytes], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-def _start_pgbouncer() -> tuple[subprocess.Popen[bytes] | None, str | None]:
-    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not Path(binary).exists():
-        return None, None
-    workdir = Path(tempfile.mkdtemp(prefix="faasify-pgbouncer-"))
-    workdir.chmod(0o777)
-    port = _free_port()
-    (workdir / "users.txt").write_text('"postgres" ""\n')
-    (workdir / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        "test = host=127.0.0.1 port=5432 dbname=test user=postgres\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {workdir}/users.txt\n"
-        "pool_mode = transaction\ndefault_pool_size = 10\nmax_client_conn = 2000\n"
-    )
-    for path in workdir.iterdir():
-        path.chmod(0o666)
-    user = ["-u", "postgres"] if os.geteuid() == 0 else []
-    process = subprocess.Popen([binary, *user, str(workdir / "pgbouncer.ini")])
-    time.sleep(0.5)
-    return process, f"postgresql://postgres@127.0.0.1:{port}/test"
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(10)
 
 
 def main() -> None:
@@ -249,22 +237,35 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=4, help="load processes the instances are spread over"
     )
+    parser.add_argument(
+        "--service-workers", type=int, default=2, help="uvicorn workers of the service"
+    )
+    parser.add_argument(
+        "--pool-size", type=int, default=10, help="the service's connections, over all workers"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     asyncio.run(_prepare())
-    service, base_url = _start_service()
-    bouncer, bouncer_dsn = _start_pgbouncer()
+    service, base_url = _start_service(args.service_workers, args.pool_size)
     rows = []
-    try:
+    with contextlib.ExitStack() as stack:
+        bouncer_dsn = (
+            stack.enter_context(running_pgbouncer(pool_size=args.pool_size))
+            if pgbouncer_binary()
+            else None
+        )
+        stack.callback(_stop, service)
+        service_name = f"data service ({args.service_workers} workers, pool {args.pool_size})"
         for n in args.instances:
             paths: list[tuple[str, str, str, dict[str, Any]]] = [
-                ("data service (pool 10)", "service", base_url, {}),
+                (service_name, "service", base_url, {}),
                 ("direct, a connection each", "direct", PG, {}),
             ]
             if bouncer_dsn:
                 # Debian's PgBouncer predates prepared-statement support.
                 paths.append(
                     (
-                        "PgBouncer, transaction mode (pool 10)",
+                        f"PgBouncer, transaction mode (pool {args.pool_size})",
                         "direct",
                         bouncer_dsn,
                         {"statement_cache_size": 0},
@@ -276,12 +277,19 @@ def main() -> None:
                 )
                 rows.append((n, name, result))
                 time.sleep(1.0)  # let closed backends go before the next run counts
-    finally:
-        service.terminate()
-        service.wait(10)
-        if bouncer is not None:
-            bouncer.terminate()
-            bouncer.wait(10)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "command": "python -m benchmarks.baas_load " + " ".join(sys.argv[1:]),
+                    "date": time.strftime("%Y-%m-%d"),
+                    "machine": f"{os.cpu_count()} CPUs, {platform.platform()}",
+                    "python": platform.python_version(),
+                    "rows": [{"instances": n, "path": name, **r} for n, name, r in rows],
+                },
+                indent=2,
+            )
+        )
     print(
         "| instances | path | list+create per s | p50 ms | p99 ms | errors "
         "| peak backends | of which open before the run |"

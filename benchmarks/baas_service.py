@@ -3,6 +3,8 @@
 ``uvicorn benchmarks.baas_service:app`` with ``DATABASE_URL`` set.
 """
 
+import os
+
 import sqlalchemy as sa
 
 from faasify.baas import Collection, Service
@@ -19,7 +21,7 @@ todos = sa.Table(
 
 service = Service(
     collections=[Collection("todos", todos)],
-    pool_size=10,
+    pool_size=int(os.environ.get("BAAS_POOL_SIZE", "10")),
     queue_size=400,
     queue_timeout=5.0,
     create_tables=True,

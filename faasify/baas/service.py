@@ -209,6 +209,7 @@ class Service:
             options.setdefault("pool_size", pool_size)
             options.setdefault("max_overflow", 0)
             options.setdefault("pool_timeout", pool_timeout)
+        self._pooler = pooler
         if pooler is not None:
             _configure_for_pooler(pooler, self.database_url, options)
         self._engine_options = options
@@ -283,6 +284,15 @@ class Service:
                 self.redis_url, retry=Retry(NoBackoff(), 1), socket_timeout=1.0
             )
         self.engine = create_async_engine(self.database_url, **self._engine_options)
+        # The same pool, its connections lent in autocommit (reset on return).
+        # Not behind a transaction-mode pooler: asyncpg prepares a statement and
+        # runs it in two exchanges, and outside a transaction the pooler may
+        # hand the second one to another server connection.
+        self._autocommit = (
+            self.engine
+            if self._pooler
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         metadatas = [self.idempotency.table.metadata]  # the service's own, always
         if self._create_tables:
             metadatas += list({c.table.metadata for c in self.collections.values()})
@@ -369,11 +379,14 @@ class Service:
             raise Problem(400, "the body is not valid JSON") from None
 
     @contextlib.asynccontextmanager
-    async def _connection(self, *, write: bool) -> AsyncIterator[Any]:
+    async def _connection(self, *, transaction: bool) -> AsyncIterator[Any]:
         """A pooled connection; database trouble becomes a 503 the client may retry.
 
         The breaker refuses at once while the database is known to be down; the
-        gate bounds how many requests use the pool at the same time.
+        gate bounds how many requests use the pool at the same time. Without
+        ``transaction`` the connection runs in autocommit: a read or a write of
+        one statement is atomic by itself, and BEGIN and COMMIT would be two
+        more round trips to the database for each request.
         """
         engine = self.engine
         if engine is None:
@@ -384,11 +397,11 @@ class Service:
             raise _DatabaseDown(exc.retry_after, "the database is unavailable") from None
         try:
             async with self.gate.slot():
-                if write:
+                if transaction:
                     async with engine.begin() as conn:
                         yield conn
                 else:
-                    async with engine.connect() as conn:
+                    async with self._autocommit.connect() as conn:
                         yield conn
         except (Problem, ThrottledError):
             self.breaker.success()  # the database answered; the request was refused
@@ -411,7 +424,7 @@ class Service:
         down, answer with the kept copy, marked stale, rather than a 503."""
         scope = f"{principal.tenant}:{principal.owner}:{name}"
         try:
-            async with self._connection(write=False) as conn:
+            async with self._connection(transaction=False) as conn:
                 answer = await load(conn)
         except _DatabaseDown:
             stored = await self._kept(scope, request)
@@ -446,7 +459,7 @@ class Service:
         return JSONResponse({"status": "ok"})
 
     async def _readyz(self, request: Request) -> Response:
-        async with self._connection(write=False) as conn:
+        async with self._connection(transaction=False) as conn:
             await conn.execute(sa.text("SELECT 1"))
         return JSONResponse({"status": "ready"})
 
@@ -500,7 +513,9 @@ class Service:
         """Run ``change`` in a transaction, once per ``Idempotency-Key``."""
         key = request.headers.get("idempotency-key")
         owner = f"{principal.tenant}:{principal.owner}"
-        async with self._connection(write=True) as conn:
+        # A keyed write stores its key and answer in the same transaction as the
+        # change; an unkeyed one is a single statement, atomic by itself.
+        async with self._connection(transaction=key is not None) as conn:
             if key is not None:
                 request_print = fingerprint(request.method, request.url.path, owner, raw_body)
                 replay = await self.idempotency.claim(conn, owner, key, request_print)
