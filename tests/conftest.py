@@ -1,9 +1,10 @@
 """Shared fixtures, and the rule that CI never skips a server-backed test.
 
-Tests that need PostgreSQL or Redis carry the ``postgres`` or ``redis`` marker
-and skip with a reason when the server is missing on a developer's machine.
+Tests that need PostgreSQL or Redis carry the ``postgres`` or ``redis`` marker,
+and tests that drive a page in Chromium the ``browser`` marker; they skip with a
+reason when the server or the browser is missing on a developer's machine.
 Under CI (``CI=true``) such a skip is turned into a failure, so a broken
-service can never make the suite pass by testing less.
+service or a missing browser can never make the suite pass by testing less.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from tests.servers import Servers
 
 EVENTS = Path(__file__).parent / "events"
-SERVER_MARKERS = ("postgres", "redis")
+SERVER_MARKERS = ("postgres", "redis", "browser")
 
 
 def load_event(name: str) -> dict[str, Any]:
