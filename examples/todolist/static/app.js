@@ -87,7 +87,15 @@
       return `The server failed to answer (${status}${detail ? ": " + detail : ""}). Try again.`;
     }
     const title = problem && typeof problem.title === "string" ? problem.title : "";
-    return detail || title || `The request was refused (${status}).`;
+    return sentence(detail || title) || `The request was refused (${status}).`;
+  }
+
+  /** "text is too long" -> "Text is too long." */
+  function sentence(text) {
+    const trimmed = text.trim();
+    if (!trimmed) return "";
+    const capital = trimmed[0].toUpperCase() + trimmed.slice(1);
+    return /[.!?]$/.test(capital) ? capital : `${capital}.`;
   }
 
   function noteStage(response) {
