@@ -1,0 +1,100 @@
+"""The todo API and page on Flask (WSGI), as a FaaS function.
+
+```sh
+TODO_STAGE=pooled faasify serve examples.todolist.flask_app:handler
+```
+
+The store is made once, when the module is imported (the instance's cold
+start), and reused by every warm invoke.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+import faasify
+from examples.todolist.api import ROUTES, UNEXPECTED, Call, Problem, Reply, Route, TodoAPI
+from examples.todolist.settings import Settings
+from examples.todolist.stores import make_store, run_sync
+
+__all__ = ["app", "create_app", "handler"]
+
+logger = logging.getLogger("examples.todolist")
+STATIC = Path(__file__).parent / "static"
+
+
+def _json(status: int, body: Any, headers: dict[str, str], media: str) -> Response:
+    import json
+
+    response = Response(json.dumps(body), status=status, mimetype=media)
+    response.headers.update(headers)
+    return response
+
+
+def _problem(problem: Problem) -> Response:
+    return _json(problem.status, problem.body(), problem.headers, "application/problem+json")
+
+
+def _reply(reply: Reply) -> Response:
+    if reply.body is None:
+        response = Response(status=reply.status)
+        response.headers.update(reply.headers)
+        return response
+    return _json(reply.status, reply.body, reply.headers, "application/json")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """A Flask app over the store ``settings`` (default: the environment) ask for."""
+    settings = settings or Settings.from_env()
+    api = TodoAPI(make_store(settings, asynchronous=False), settings.secret, settings.token_ttl)
+    app = Flask(__name__, static_folder=STATIC, static_url_path="/static")
+    app.extensions["todolist"] = api
+
+    def endpoint(route: Route) -> Any:
+        def view(**path: str) -> Response:
+            user = (
+                api.authenticate(request.headers.get("Authorization"))
+                if route.authenticated
+                else None
+            )
+            call = Call(user, request.args, request.get_data(), path)
+            return _reply(run_sync(api.dispatch(route, call)))
+
+        return view
+
+    for route in ROUTES:
+        app.add_url_rule(
+            route.path.replace("{", "<").replace("}", ">"),
+            endpoint=f"{route.action}",
+            view_func=endpoint(route),
+            methods=[route.method],
+        )
+
+    @app.get("/")
+    def page() -> Response:
+        return send_from_directory(STATIC, "index.html")
+
+    @app.errorhandler(Problem)
+    def problem(exc: Problem) -> Response:
+        return _problem(exc)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        allow = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+        return _problem(Problem.for_status(exc.code or 500, allow))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error serving %s %s", request.method, request.path)
+        return _problem(UNEXPECTED)
+
+    return app
+
+
+app = create_app()
+handler = faasify.handler(app)

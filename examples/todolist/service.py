@@ -1,0 +1,102 @@
+"""The todo data service (the BaaS stage's back end).
+
+```sh
+uvicorn examples.todolist.service:app --port 8001
+```
+
+It owns the only database pool of the BaaS stage: functions call it with the
+user's own token (HS256, signed with ``TODO_SECRET``), and it scopes every row to
+the token's subject. Limits are per user: in process by default, shared by every
+service instance through Redis when ``REDIS_URL`` is set.
+
+Two named queries give the course API what the collection's keyset list cannot:
+a page by offset (``todo_page``) and the user's total (``todo_count``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+
+from examples.todolist.schema import todos
+from examples.todolist.settings import Settings
+from examples.todolist.stores import sql_url
+from faasify.baas import Collection, JWTAuth, Service
+from faasify.baas.query import NamedQuery
+from faasify.baas.throttle import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+
+__all__ = ["app", "build_service", "queries", "service"]
+
+_bound = sa.bindparam
+
+
+def queries() -> list[NamedQuery]:
+    """The course API's page-number reads, each bound to the caller by the service."""
+    mine = todos.c.owner == _bound("owner")
+    page = NamedQuery(
+        "todo_page",
+        sa.select(todos.c.id, todos.c.text, todos.c.desc, todos.c.done)
+        .add_columns(todos.c.created_at, todos.c.updated_at)
+        .where(mine)
+        .order_by(todos.c.id.desc())
+        .limit(_bound("limit", type_=sa.Integer))
+        .offset(_bound("offset", type_=sa.Integer)),
+        params={"limit": int, "offset": int},
+        max_rows=100,
+    )
+    count = NamedQuery(
+        "todo_count", sa.select(sa.func.count().label("n")).select_from(todos).where(mine)
+    )
+    return [page, count]
+
+
+def build_service(
+    settings: Settings,
+    *,
+    rate: int = 50,
+    burst: int = 100,
+    pool_size: int = 5,
+) -> Service:
+    """The service over ``settings.database_url``, ``rate`` requests a second per user."""
+    limiter: RateLimiter
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        url = settings.redis_url
+        clients: list[Redis] = []
+
+        def redis() -> Redis:
+            # Made on first use, inside the server's event loop, then kept.
+            if not clients:
+                clients.append(Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
+            return clients[0]
+
+        limiter = RedisRateLimiter(redis, rate=rate, per=1.0, burst=burst, prefix="todolist:rate:")
+    else:
+        limiter = MemoryRateLimiter(rate=rate, per=1.0, burst=burst)
+    return Service(
+        database_url=sql_url(settings.database_url, asynchronous=True),
+        collections=[
+            Collection(
+                "todos",
+                todos,
+                owner="owner",
+                read_only=("created_at", "updated_at"),
+                filterable=("done",),
+            )
+        ],
+        queries=queries(),
+        auth=JWTAuth(settings.secret, algorithms=("HS256",)),
+        create_tables=True,
+        pool_size=pool_size,
+        rate_limiter=limiter,
+    )
+
+
+service = build_service(
+    Settings.from_env(),
+    rate=int(os.environ.get("TODO_RATE", "50")),
+    burst=int(os.environ.get("TODO_BURST", "100")),
+)
+app = service.app
