@@ -376,13 +376,13 @@
     input.dataset.testid = "todo-edit-input";
     input.setAttribute("aria-label", `New text for: ${todo.text}`);
     const save = button("Save", "todo-save", null, () => saveEdit(id, input, save));
-    const cancel = button("Cancel", "todo-cancel", null, () => replaceItem(todo));
+    const cancel = button("Cancel", "todo-cancel", null, () => cancelEdit(id));
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
         event.preventDefault();
         saveEdit(id, input, save);
       } else if (event.key === "Escape") {
-        replaceItem(todo);
+        cancelEdit(id);
       }
     });
     const actions = document.createElement("span");
@@ -392,6 +392,12 @@
     node.querySelector(".actions").replaceWith(actions);
     input.focus();
     input.select();
+  }
+
+  /** Back to the todo as last known (it may have been ticked while being edited). */
+  function cancelEdit(id) {
+    const todo = state.items.find((item) => item.id === id);
+    if (todo) replaceItem(todo);
   }
 
   async function saveEdit(id, input, save) {
@@ -419,6 +425,7 @@
       async () => {
         await api("DELETE", `api/todos/${id}`);
         forget(id);
+        el.newText.focus(); // the focused button is gone with its todo
       },
       control,
       (error) => goneElsewhere(id, error),
