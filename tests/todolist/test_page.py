@@ -73,9 +73,9 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session; each test opens its own context."""
+    """One headless Chromium for these tests; each test opens its own context."""
     executable = _chromium()
     if executable is None:
         pytest.skip(
@@ -163,7 +163,7 @@ def _env(**values: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def deployments(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Every deployment's base URL; all are started at once so their cold starts overlap."""
     data = tmp_path_factory.mktemp("todolist-data")
