@@ -428,10 +428,11 @@ def _write_zip(path: Path, entries: dict[str, Path]) -> None:
     """Write ``entries`` (arcname -> file) reproducibly: sorted, fixed time, normalised modes.
 
     Every file is world-readable (Lambda runs the code as another user);
-    files that were executable stay executable.
+    files that were executable stay executable. Level 6 is zlib's default:
+    level 9 took five times as long for a zip 0.7 % smaller (45 MB of wheels).
     """
     date_time = _fixed_time()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for arcname in sorted(entries):
             source = entries[arcname]
             info = zipfile.ZipInfo(arcname, date_time=date_time)

@@ -213,3 +213,92 @@ def test_packaged_shims_find_their_app(tmp_path: Path) -> None:
         assert {"examples/__init__.py", "examples/todolist/flask_app.py"} <= names
         assert "examples/todolist/static/index.html" in names
         assert not [name for name in names if name.startswith("examples/todolist/deploy/")]
+
+
+# Runs in a fresh interpreter with only the unpacked zip and the standard library:
+# log in, add a todo and list it, through the Lambda handler the deploy files name.
+_INVOKE_TODOLIST = """\
+import copy, json, sys
+root, event_file, handler_path = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, root)
+import importlib
+module, _, attribute = handler_path.rpartition(".")
+handler = getattr(importlib.import_module(module), attribute)
+with open(event_file, encoding="utf-8") as file:
+    base = json.load(file)
+
+def call(method, path, body=None, token=None):
+    event = copy.deepcopy(base)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["rawQueryString"], event["queryStringParameters"] = "", {}
+    event["requestContext"]["http"]["method"] = method
+    event["headers"] = {"host": "example.com", "content-type": "application/json"}
+    if token:
+        event["headers"]["authorization"] = "Bearer " + token
+    event["body"] = json.dumps(body) if body is not None else None
+    event.pop("cookies", None)
+    return handler(event, None)
+
+login = call("POST", "/api/login", {"username": "alice"})
+token = json.loads(login["body"])["token"]
+created = call("POST", "/api/todos", {"text": "from the zip"}, token)
+listed = call("GET", "/api/todos", None, token)
+page = call("GET", "/")
+print(json.dumps({"login": login["statusCode"], "created": created["statusCode"],
+                  "listed": json.loads(listed["body"]), "page": page["statusCode"],
+                  "modules": sorted(sys.modules)}))
+"""
+
+
+@needs_todolist
+@pytest.mark.network
+def test_function_zip_serves_the_todolist(tmp_path: Path) -> None:
+    """The zip the SAM and Serverless guides build answers through the handler they name."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_package import EVENT, PYTHON, _pypi_reachable
+
+    if not _pypi_reachable():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("PyPI (pypi.org:443) is not reachable, and CI must not skip this test")
+        pytest.skip("PyPI (pypi.org:443) is not reachable")
+    package = build(
+        ["examples.todolist"],
+        requirements=[DEPLOY / "requirements-function.txt"],
+        with_=[str(REPO), "flask>=3"],
+        exclude=["examples/todolist/deploy"],
+        arch="x86_64",
+        python=PYTHON,
+        output=tmp_path / "todolist-function.zip",
+    )
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(package.path) as archive:
+        archive.extractall(unpacked)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            _INVOKE_TODOLIST,
+            str(unpacked),
+            str(EVENT),
+            "examples.todolist.flask_app.handler",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "TODO_STAGE": "stateful", "TODO_SECRET": "s"},
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["login"] == 200
+    assert report["created"] == 201
+    assert [item["text"] for item in report["listed"]["items"]] == ["from the zip"]
+    assert report["page"] == 200
+    assert "flask" in report["modules"]
