@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PORT   ?= 8000
 
-.PHONY: demo test lint typecheck unit bench clean docs
+.PHONY: demo test lint typecheck unit bench clean docs plots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: $(STAMP)  ## adapter overhead against the peers; writes .benchmarks/ and 
 
 docs: $(STAMP)  ## the documentation site, built with --strict into site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+plots: $(STAMP)  ## every benchmark table and plot in docs/ from the JSON under .benchmarks/
+	$(BIN)/python -m benchmarks.plots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -5,14 +5,19 @@ list endpoint of ``benchmarks/local_todos_app.py`` behind ``faasify local``'s
 scaler in both process models and prints a Markdown table: median and p99
 latency as the client sees it, cold starts, and database connections opened per
 1,000 requests (PostgreSQL's own ``pg_stat_database.sessions`` counter).
+``--json PATH`` also writes the figures, with the machine, date and command,
+for ``python -m benchmarks.plots``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -93,6 +98,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="for the resident model")
     parser.add_argument("--per-request-requests", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     _prepare()
     rows = [
@@ -102,6 +108,21 @@ def main() -> None:
             asyncio.run(_run("per-request", args.per_request_requests, args.concurrency)),
         ),
     ]
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "command": "python -m benchmarks.process_models " + " ".join(sys.argv[1:]),
+                    "date": time.strftime("%Y-%m-%d"),
+                    "machine": f"{os.cpu_count()} CPUs, {platform.platform()}",
+                    "python": platform.python_version(),
+                    "concurrency": args.concurrency,
+                    "rows": [{"model": name, **r} for name, r in rows],
+                },
+                indent=2,
+            )
+        )
     print(
         "| process model | requests | median ms | p99 ms | cold starts "
         "| DB connections per 1,000 requests |"
