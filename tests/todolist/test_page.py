@@ -167,7 +167,6 @@ def _env(**values: str) -> dict[str, str]:
 def deployments(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Every deployment's base URL; all are started at once so their cold starts overlap."""
     data = tmp_path_factory.mktemp("todolist-data")
-    faasify = str(Path(sys.executable).with_name("faasify"))
     service_port = _free_port()
     servers: list[tuple[Server, str]] = []
     urls: dict[str, str] = {}
@@ -188,7 +187,8 @@ def deployments(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
             baas_port = closed_port if deployment.service_down else service_port
             # One instance each: the stateful stage keeps its todos in that one process
             # (two instances would show two lists), and one cold start keeps the test fast.
-            command = [faasify, "local", f"examples.todolist.{deployment.framework}_app:handler"]
+            handler = f"examples.todolist.{deployment.framework}_app:handler"
+            command = [sys.executable, "-m", "faasify.cli", "local", handler]
             command += ["--port", str(port), "--max-instances", "1"]
             env = _env(
                 TODO_STAGE=deployment.stage,
