@@ -208,7 +208,8 @@ class SQLStore:
             else:
                 with opened as conn:
                     yield _SyncConnection(conn)
-        except (PoolError, OperationalError) as exc:
+        except (PoolError, OperationalError, OSError) as exc:
+            # asyncpg lets a refused connection through as a bare OSError.
             raise Unavailable("the database is unavailable") from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
