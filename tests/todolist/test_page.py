@@ -525,6 +525,10 @@ def test_data_service_down_is_told_not_hidden(page: Page) -> None:
     busy = re.compile(r"^The service is busy, try again in \d+ s\.$")
     expect(page.by("message")).to_have_text(busy)  # the first list, right after signing in
     expect(page.by("empty")).to_be_hidden()  # it does not claim an empty list it never read
+    expect(page.by("retry")).to_be_visible()
+    page.by("retry-load").click()  # still down: told again, the offer stays
+    expect(page.by("message")).to_have_text(busy)
+    expect(page.by("retry")).to_be_visible()
     page.add("Lost?")
     expect(page.by("message")).to_have_text(busy)
     page.wait_idle()

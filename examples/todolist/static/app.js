@@ -39,6 +39,8 @@
     newTextCount: $("new-text-count"),
     empty: $("empty"),
     loading: $("loading"),
+    retry: $("retry"),
+    retryLoad: $("retry-load"),
     list: $("todo-list"),
     loadMore: $("load-more"),
   };
@@ -304,6 +306,7 @@
     state.items = [];
     state.next = null;
     renderList();
+    el.retry.hidden = true;
     showLogin();
     if (reason) say(reason);
     else clearMessage();
@@ -311,11 +314,15 @@
 
   async function loadFirstPage() {
     el.loading.hidden = false;
+    el.retry.hidden = true;
     try {
       const page = await api("GET", `api/todos?limit=${pageSize}`);
       state.items = page.items;
       state.next = page.next || null;
       renderList();
+    } catch (error) {
+      el.retry.hidden = !(error instanceof ApiError) || error.status === 401;
+      throw error;
     } finally {
       el.loading.hidden = true;
     }
@@ -445,6 +452,7 @@
     el.addForm.addEventListener("submit", add);
     el.newText.addEventListener("input", updateCount);
     el.loadMore.addEventListener("click", loadMore);
+    el.retryLoad.addEventListener("click", () => act(loadFirstPage, el.retryLoad));
     el.signOut.addEventListener("click", () => signOut());
     if (!state.token) {
       showLogin();
