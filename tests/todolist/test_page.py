@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "todolist-page"
 SECRET = "todolist-page-test-secret"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-#: Seconds a Playwright wait may take before the test fails.
+#: Milliseconds a Playwright wait may take before the test fails.
 WAIT_MS = 10_000
 START_TIMEOUT = 45.0
 
@@ -325,6 +325,16 @@ def page(
     assert not errors, f"the page raised: {errors}"
 
 
+@pytest.fixture
+def api(page: Page) -> Iterator[API]:
+    """The page's user, straight through the API."""
+    direct = API(page.base_url, page.username)
+    try:
+        yield direct
+    finally:
+        direct.client.close()
+
+
 def _ids(deployments: list[Deployment]) -> list[Any]:
     return [pytest.param(d, id=d.name) for d in deployments]
 
@@ -334,10 +344,9 @@ def _ids(deployments: list[Deployment]) -> list[Any]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("page", _ids(DEPLOYMENTS), indirect=True)
-def test_add_complete_edit_delete_then_reload(page: Page) -> None:
+def test_add_complete_edit_delete_then_reload(page: Page, api: API) -> None:
     from playwright.sync_api import expect
 
-    api = API(page.base_url, page.username)
     for text in ("Buy milk", "Write the report", "Call Alice"):
         page.add(text)
         expect(page.by("todo-text").first).to_have_text(text)
@@ -398,10 +407,9 @@ BAD_INPUT += [Deployment("flask", "baas")]
 
 @pytest.mark.browser
 @pytest.mark.parametrize("page", _ids(BAD_INPUT), indirect=True)
-def test_bad_input_is_explained_and_changes_nothing(page: Page) -> None:
+def test_bad_input_is_explained_and_changes_nothing(page: Page, api: API) -> None:
     from playwright.sync_api import expect
 
-    api = API(page.base_url, page.username)
     for text in ("Keep me", "Edit me", "Tick me"):
         page.add(text)
         expect(page.by("todo-text").first).to_have_text(text)
@@ -476,10 +484,9 @@ def _refuse(status: int, retry_after: str, method: str) -> Any:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("page", _ids([Deployment("fastapi", "baas")]), indirect=True)
-def test_busy_service_and_ended_session_on_a_narrow_screen(page: Page) -> None:
+def test_busy_service_and_ended_session_on_a_narrow_screen(page: Page, api: API) -> None:
     from playwright.sync_api import expect
 
-    api = API(page.base_url, page.username)
     page.page.set_viewport_size({"width": 360, "height": 740})
     page.add("Stay")
     expect(page.item("Stay")).to_have_count(1)
