@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## serve the demo app through the Lambda handler at http://127.0.0.1:$(PORT)
-	$(BIN)/faasify serve examples.hello.app:lambda_handler --port $(PORT)
+demo: $(STAMP)  ## the todolist: page, function and data service at http://127.0.0.1:$(PORT)
+	$(BIN)/python -m examples.todolist --port $(PORT)
 
 test: lint typecheck unit docs  ## everything CI checks
 

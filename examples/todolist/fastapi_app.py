@@ -27,7 +27,7 @@ from examples.todolist.api import ROUTES, UNEXPECTED, Call, Problem, Reply, Rout
 from examples.todolist.settings import Settings
 from examples.todolist.stores import make_store
 
-__all__ = ["app", "create_app", "handler"]
+__all__ = ["create_app"]  # and app, handler: see __getattr__
 
 logger = logging.getLogger("examples.todolist")
 STATIC = Path(__file__).parent / "static"
@@ -101,5 +101,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
-handler = faasify.handler(app)
+def __getattr__(name: str) -> Any:
+    """``app`` and ``handler``, built from the environment on first access.
+
+    A platform's runtime looks ``handler`` up while it loads the module (the
+    init phase), so this still happens once per instance, at cold start; what
+    imports only :func:`create_app` (the tests, ``python -m examples.todolist``)
+    does not build an app it will not use.
+    """
+    if name in ("app", "handler"):
+        built = create_app()
+        globals().update(app=built, handler=faasify.handler(built))
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

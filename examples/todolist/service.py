@@ -16,6 +16,7 @@ a page by offset (``todo_page``) and the user's total (``todo_count``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,7 +27,7 @@ from faasify.baas import Collection, JWTAuth, Service
 from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
-__all__ = ["app", "build_service", "queries", "service"]
+__all__ = ["build_service", "queries"]  # and service, app: see __getattr__
 
 _bound = sa.bindparam
 
@@ -94,9 +95,15 @@ def build_service(
     )
 
 
-service = build_service(
-    Settings.from_env(),
-    rate=int(os.environ.get("TODO_RATE", "50")),
-    burst=int(os.environ.get("TODO_BURST", "100")),
-)
-app = service.app
+def __getattr__(name: str) -> Any:
+    """``service`` and ``app`` (``uvicorn examples.todolist.service:app``), built from the
+    environment on first access, so that importing :func:`build_service` builds nothing."""
+    if name in ("service", "app"):
+        built = build_service(
+            Settings.from_env(),
+            rate=int(os.environ.get("TODO_RATE", "50")),
+            burst=int(os.environ.get("TODO_BURST", "100")),
+        )
+        globals().update(service=built, app=built.app)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
