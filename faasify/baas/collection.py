@@ -130,6 +130,7 @@ class Collection:
         self.filterable = {n: table.c[n] for n in (filterable if filterable is not None else names)}
         self.max_page_size = max_page_size
         self.default_page_size = default_page_size
+        self._statements: dict[tuple[Any, ...], Any] = {}
 
     # -- helpers ------------------------------------------------------------------
 
@@ -138,11 +139,6 @@ class Collection:
         if self.owner is not None:
             data.pop(self.owner.name, None)
         return data
-
-    def _scoped(self, statement: Any, principal: Principal) -> Any:
-        if self.owner is not None:
-            statement = statement.where(self.owner == principal.owner)
-        return statement
 
     def _id_value(self, raw: str) -> Any:
         return _parse_query_value(self.id, raw)
@@ -180,12 +176,55 @@ class Collection:
             raise Problem(400, "the cursor is not one this service issued") from None
         return last_id
 
+    # -- statements ---------------------------------------------------------------------
+    #
+    # Each statement is built once per shape, with every value a bound parameter,
+    # and kept: building a Core statement and computing its cache key anew costs
+    # more CPU than running it, and a request carries values, not shapes. The
+    # shapes are bounded (filters can only name declared columns).
+
+    def _statement(self, shape: tuple[Any, ...], build: Any) -> Any:
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = build()
+        return statement
+
+    def _owned(self, statement: Any) -> Any:
+        if self.owner is not None:
+            statement = statement.where(self.owner == sa.bindparam("_faasify_owner"))
+        return statement
+
+    def _list_statement(self, filters: tuple[str, ...], descending: bool, after: bool) -> Any:
+        def build() -> Any:
+            statement = self._owned(sa.select(self.table))
+            for name in filters:
+                statement = statement.where(
+                    self.filterable[name] == sa.bindparam(f"_faasify_filter_{name}")
+                )
+            if after:
+                last: Any = sa.bindparam("_faasify_after")
+                statement = statement.where(self.id < last if descending else self.id > last)
+            order = self.id.desc() if descending else self.id.asc()
+            return statement.order_by(order).limit(sa.bindparam("_faasify_limit"))
+
+        return self._statement(("list", filters, descending, after), build)
+
+    def _by_id(self, kind: str, build: Any) -> Any:
+        return self._statement(
+            (kind,), lambda: self._owned(build().where(self.id == sa.bindparam("_faasify_id")))
+        )
+
+    def _scope(self, principal: Principal, **values: Any) -> dict[str, Any]:
+        params = {f"_faasify_{name}": value for name, value in values.items()}
+        if self.owner is not None:
+            params["_faasify_owner"] = principal.owner
+        return params
+
     # -- operations -----------------------------------------------------------------
 
     async def list(
         self, conn: AsyncConnection, principal: Principal, params: Mapping[str, str]
     ) -> dict[str, Any]:
-        statement = self._scoped(sa.select(self.table), principal)
         limit_text = params.get("limit", str(self.default_page_size))
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= self.max_page_size:
             raise Problem(400, f"limit must be between 1 and {self.max_page_size}")
@@ -194,19 +233,20 @@ class Collection:
         descending = order.startswith("-")
         if order.lstrip("-") != self.id.name:
             raise Problem(400, f"order must be {self.id.name!r} or '-{self.id.name}'")
+        values: dict[str, Any] = {"limit": limit + 1}
         for key, value in params.items():
             if key in ("limit", "cursor", "order"):
                 continue
             column = self.filterable.get(key)
             if column is None:
                 raise Problem(400, f"cannot filter on {key!r}")
-            statement = statement.where(column == _parse_query_value(column, value))
+            values[f"filter_{key}"] = _parse_query_value(column, value)
         cursor = params.get("cursor")
         if cursor:
-            last = self._decode_cursor(cursor)
-            statement = statement.where(self.id < last if descending else self.id > last)
-        statement = statement.order_by(self.id.desc() if descending else self.id.asc())
-        rows = (await conn.execute(statement.limit(limit + 1))).all()
+            values["after"] = self._decode_cursor(cursor)
+        filters = tuple(sorted(key for key in params if key in self.filterable))
+        statement = self._list_statement(filters, descending, bool(cursor))
+        rows = (await conn.execute(statement, self._scope(principal, **values))).all()
         items = [self._row(row) for row in rows[:limit]]
         next_cursor = (
             self._encode_cursor(rows[limit - 1]._mapping[self.id.name])
@@ -216,10 +256,9 @@ class Collection:
         return {"items": items, "next": next_cursor}
 
     async def get(self, conn: AsyncConnection, principal: Principal, raw_id: str) -> dict[str, Any]:
-        statement = self._scoped(
-            sa.select(self.table).where(self.id == self._id_value(raw_id)), principal
-        )
-        row = (await conn.execute(statement)).first()
+        statement = self._by_id("get", lambda: sa.select(self.table))
+        params = self._scope(principal, id=self._id_value(raw_id))
+        row = (await conn.execute(statement, params)).first()
         if row is None:
             raise Problem(404, f"no {self.name} item {raw_id!r}")
         return self._row(row)
@@ -231,7 +270,10 @@ class Collection:
             raise Problem(403, f"{self.name} is read-only")
         values = self._values(body, partial=False)
         values[self.owner.name] = principal.owner
-        row = (await conn.execute(sa.insert(self.table).values(values).returning(self.table))).one()
+        statement = self._statement(
+            ("create",), lambda: sa.insert(self.table).returning(self.table)
+        )
+        row = (await conn.execute(statement, values)).one()
         return self._row(row)
 
     async def update(
@@ -240,10 +282,10 @@ class Collection:
         if self.owner is None:
             raise Problem(403, f"{self.name} is read-only")
         values = self._values(body, partial=True)
-        statement = self._scoped(
-            sa.update(self.table).where(self.id == self._id_value(raw_id)), principal
-        )
-        row = (await conn.execute(statement.values(values).returning(self.table))).first()
+        statement = self._by_id("update", lambda: sa.update(self.table).returning(self.table))
+        # The keys of `values` are column names: they become the SET clause.
+        params = {**values, **self._scope(principal, id=self._id_value(raw_id))}
+        row = (await conn.execute(statement, params)).first()
         if row is None:
             raise Problem(404, f"no {self.name} item {raw_id!r}")
         return self._row(row)
@@ -251,10 +293,9 @@ class Collection:
     async def delete(self, conn: AsyncConnection, principal: Principal, raw_id: str) -> None:
         if self.owner is None:
             raise Problem(403, f"{self.name} is read-only")
-        statement = self._scoped(
-            sa.delete(self.table).where(self.id == self._id_value(raw_id)), principal
-        )
-        result = await conn.execute(statement.returning(self.id))
+        statement = self._by_id("delete", lambda: sa.delete(self.table).returning(self.id))
+        params = self._scope(principal, id=self._id_value(raw_id))
+        result = await conn.execute(statement, params)
         if result.first() is None:
             raise Problem(404, f"no {self.name} item {raw_id!r}")
 
