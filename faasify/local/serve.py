@@ -2,7 +2,9 @@
 
 Requests are served one at a time on the calling thread, as a Lambda instance
 serves them, so a handler behaves here as it will behave deployed: one loop,
-lifespan once, warm reuse from the second request on.
+lifespan once, warm reuse from the second request on. Each answer closes its
+connection: a browser that kept one idle connection open would otherwise hold
+the only thread while its other connections (the page's CSS and JS) wait.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def make_server(
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(result.body)))
+            self.send_header("Connection", "close")
+            self.close_connection = True
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(result.body)

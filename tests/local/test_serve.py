@@ -47,6 +47,23 @@ def test_server_answers_through_the_handler(base_url: str) -> None:
     assert seen["method"] == "POST"
 
 
+def test_a_client_that_keeps_its_connection_does_not_block_the_next(base_url: str) -> None:
+    """A browser keeps connections open; the page's other requests must still be served."""
+    import http.client
+
+    host, port = base_url.removeprefix("http://").split(":")
+    first = http.client.HTTPConnection(host, int(port), timeout=5)
+    first.request("GET", "/cookies")  # HTTP/1.1: keep-alive unless told otherwise
+    answered = first.getresponse()
+    answered.read()
+    assert answered.getheader("Connection") == "close"
+    try:
+        with urllib.request.urlopen(f"{base_url}/cookies", timeout=5) as second:
+            assert second.status == 200
+    finally:
+        first.close()
+
+
 def test_server_passes_every_set_cookie(base_url: str) -> None:
     with urllib.request.urlopen(f"{base_url}/cookies", timeout=10) as response:
         cookies = response.headers.get_all("Set-Cookie")
