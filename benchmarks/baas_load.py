@@ -83,6 +83,8 @@ def _worker(
     count, seconds, path, target, options = args
     if path == "service":
         work: Any = lambda i: _ThroughService(target, i)  # noqa: E731
+    elif path == "service-lean":
+        work = lambda i: _ThroughServiceLean(target, i)  # noqa: E731
     else:
         work = lambda i: _Direct(target, i, **options)  # noqa: E731
     return asyncio.run(_instances(count, seconds, work))
@@ -195,6 +197,53 @@ class _ThroughService:
         await self.http.aclose()
 
 
+class _ThroughServiceLean:
+    """A function instance calling the data service over one keep-alive HTTP/1.1
+    connection with a minimal client.
+
+    What a simulated function spends on its own side is spent on the same two
+    cores as the service and PostgreSQL; httpx costs several times the
+    service's own CPU per request, which would measure the load generator. A
+    function's CPU is its own in production, so this client spends as little as
+    asyncpg does on the direct path.
+    """
+
+    def __init__(self, base_url: str, number: int) -> None:
+        host, _, port = base_url.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+
+    async def __aenter__(self) -> Any:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        host = f"{self.host}:{self.port}".encode()
+        listing = b"GET /v1/todos?limit=10 HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
+        body = b'{"text": "x"}'
+        creating = (
+            b"POST /v1/todos HTTP/1.1\r\nHost: " + host + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+
+        async def step() -> None:
+            for request in (listing, creating):
+                self.writer.write(request)
+                head = await self.reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await self.reader.readexactly(length)
+                if status >= 400:
+                    raise RuntimeError(f"HTTP {status}")
+
+        return step
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.writer.close()
+
+
 def _start_service(workers: int, pool_size: int) -> tuple[subprocess.Popen[bytes], str]:
     """The service under uvicorn, ``workers`` processes sharing ``pool_size`` connections."""
     port = _free_port()
@@ -243,6 +292,13 @@ def main() -> None:
     parser.add_argument(
         "--pool-size", type=int, default=10, help="the service's connections, over all workers"
     )
+    parser.add_argument(
+        "--client",
+        choices=["lean", "httpx"],
+        default="lean",
+        help="how simulated functions call the service: a minimal HTTP/1.1 client "
+        "(their CPU is not the service's in production) or httpx (as faasify.baas.Client)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     asyncio.run(_prepare())
@@ -255,10 +311,18 @@ def main() -> None:
             else None
         )
         stack.callback(_stop, service)
-        service_name = f"data service ({args.service_workers} workers, pool {args.pool_size})"
+        service_name = (
+            f"data service ({args.service_workers} workers, pool {args.pool_size}, "
+            f"{args.client} client)"
+        )
         for n in args.instances:
             paths: list[tuple[str, str, str, dict[str, Any]]] = [
-                (service_name, "service", base_url, {}),
+                (
+                    service_name,
+                    "service-lean" if args.client == "lean" else "service",
+                    base_url,
+                    {},
+                ),
                 ("direct, a connection each", "direct", PG, {}),
             ]
             if bouncer_dsn:
