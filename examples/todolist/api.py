@@ -228,8 +228,11 @@ class Call:
 class TodoAPI:
     """Every route of the API over one store. Built once per instance."""
 
-    def __init__(self, store: Store, secret: str, token_ttl: int = 12 * 3600) -> None:
+    def __init__(
+        self, store: Store, secret: str, token_ttl: int = 12 * 3600, stage: str = ""
+    ) -> None:
         self.store = store
+        self.stage = stage  # shown by the page, so a reader sees which architecture answers
         self._secret = secret
         self._token_ttl = token_ttl
 
@@ -281,7 +284,8 @@ class TodoAPI:
 
     async def current_user(self, call: Call) -> Reply:
         assert call.user is not None
-        return Reply(200, {"success": True, "data": self._profile(call.user.name)})
+        profile = {**self._profile(call.user.name), "stage": self.stage}
+        return Reply(200, {"success": True, "data": profile})
 
     # -- the native API ----------------------------------------------------------------------
 

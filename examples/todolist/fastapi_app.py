@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = make_store(settings, asynchronous=True)
-        app.state.api = TodoAPI(store, settings.secret, settings.token_ttl)
+        app.state.api = TodoAPI(store, settings.secret, settings.token_ttl, settings.stage)
         try:
             yield
         finally:

@@ -51,7 +51,12 @@ def _reply(reply: Reply) -> Response:
 def create_app(settings: Settings | None = None) -> Flask:
     """A Flask app over the store ``settings`` (default: the environment) ask for."""
     settings = settings or Settings.from_env()
-    api = TodoAPI(make_store(settings, asynchronous=False), settings.secret, settings.token_ttl)
+    api = TodoAPI(
+        make_store(settings, asynchronous=False),
+        settings.secret,
+        settings.token_ttl,
+        settings.stage,
+    )
     app = Flask(__name__, static_folder=STATIC, static_url_path="/static")
     app.extensions["todolist"] = api
 

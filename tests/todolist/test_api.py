@@ -42,7 +42,13 @@ def test_login_issues_a_token_for_the_user_and_current_user_reads_it(fn: Instanc
     assert me.status == 200
     assert body(me) == {
         "success": True,
-        "data": {"name": name, "userid": name, "avatar": "", "access": "user"},
+        "data": {
+            "name": name,
+            "userid": name,
+            "avatar": "",
+            "access": "user",
+            "stage": fn.settings.stage,  # the page shows which architecture answers
+        },
     }
 
 
