@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--service-port", type=int, default=8001, help="the data service's port")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("faasify.local").setLevel(logging.WARNING)  # no line per request
+    # No line per request: neither the local endpoint's nor the data-service client's.
+    for noisy in ("faasify.local", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     import os
 
