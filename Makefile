@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 $(DEMO): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[local,baas]' 'flask>=3' 'fastapi>=0.110'
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $(DEMO)
 
 demo: $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO))  ## the todolist: page, function and data service at http://127.0.0.1:$(PORT)
