@@ -15,7 +15,8 @@ import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,9 @@ from faasify.baas.auth import Principal
 from faasify.baas.problems import Problem
 
 __all__ = ["Collection"]
+
+# Statement shapes kept per collection (see Collection._statement).
+_MAX_SHAPES = 128
 
 
 def _jsonable(value: Any) -> Any:
@@ -130,7 +134,7 @@ class Collection:
         self.filterable = {n: table.c[n] for n in (filterable if filterable is not None else names)}
         self.max_page_size = max_page_size
         self.default_page_size = default_page_size
-        self._statements: dict[tuple[Any, ...], Any] = {}
+        self._statements: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
     # -- helpers ------------------------------------------------------------------
 
@@ -180,13 +184,19 @@ class Collection:
     #
     # Each statement is built once per shape, with every value a bound parameter,
     # and kept: building a Core statement and computing its cache key anew costs
-    # more CPU than running it, and a request carries values, not shapes. The
-    # shapes are bounded (filters can only name declared columns).
+    # more CPU than running it, and a request carries values, not shapes. A
+    # caller picks the shape (which columns it filters on), so the number of
+    # shapes grows as 2**filterable columns: only the most recently used
+    # _MAX_SHAPES are kept.
 
-    def _statement(self, shape: tuple[Any, ...], build: Any) -> Any:
+    def _statement(self, shape: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         statement = self._statements.get(shape)
         if statement is None:
             statement = self._statements[shape] = build()
+            if len(self._statements) > _MAX_SHAPES:
+                self._statements.popitem(last=False)
+        else:
+            self._statements.move_to_end(shape)
         return statement
 
     def _owned(self, statement: Any) -> Any:
@@ -209,7 +219,7 @@ class Collection:
 
         return self._statement(("list", filters, descending, after), build)
 
-    def _by_id(self, kind: str, build: Any) -> Any:
+    def _by_id(self, kind: str, build: Callable[[], Any]) -> Any:
         return self._statement(
             (kind,), lambda: self._owned(build().where(self.id == sa.bindparam("_faasify_id")))
         )
@@ -234,6 +244,7 @@ class Collection:
         if order.lstrip("-") != self.id.name:
             raise Problem(400, f"order must be {self.id.name!r} or '-{self.id.name}'")
         values: dict[str, Any] = {"limit": limit + 1}
+        filters: list[str] = []
         for key, value in params.items():
             if key in ("limit", "cursor", "order"):
                 continue
@@ -241,11 +252,11 @@ class Collection:
             if column is None:
                 raise Problem(400, f"cannot filter on {key!r}")
             values[f"filter_{key}"] = _parse_query_value(column, value)
+            filters.append(key)
         cursor = params.get("cursor")
         if cursor:
             values["after"] = self._decode_cursor(cursor)
-        filters = tuple(sorted(key for key in params if key in self.filterable))
-        statement = self._list_statement(filters, descending, bool(cursor))
+        statement = self._list_statement(tuple(sorted(filters)), descending, bool(cursor))
         rows = (await conn.execute(statement, self._scope(principal, **values))).all()
         items = [self._row(row) for row in rows[:limit]]
         next_cursor = (

@@ -20,9 +20,11 @@ import json
 import logging
 import math
 import os
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
@@ -122,6 +124,29 @@ def _configure_for_pooler(pooler: str, url: str, options: dict[str, Any]) -> Non
     options["connect_args"] = connect_args
 
 
+def _open_redis(url: str) -> Redis:
+    """The service's Redis client: short timeouts and no retries.
+
+    A rate check or a kept read must not hold a request up: with redis-py's
+    defaults (retries with backoff) a Redis that stopped answering would add
+    seconds to every request. Here each call gives up after 0.25 s, and the
+    service goes on without it (no shared limit, no kept read).
+    """
+    from redis.asyncio import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Redis.from_url(
+        url, retry=Retry(NoBackoff(), 0), socket_timeout=0.25, socket_connect_timeout=0.25
+    )
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
 def _unique_statement_name() -> str:
     return f"__faasify_{uuid.uuid4().hex}__"
 
@@ -214,6 +239,9 @@ class Service:
             _configure_for_pooler(pooler, self.database_url, options)
         self._engine_options = options
         self.engine: AsyncEngine | None = None
+        self._autocommit: AsyncEngine | None = None
+        if idempotency_ttl <= 0:
+            raise ValueError(f"idempotency_ttl must be positive, not {idempotency_ttl!r}")
         self.idempotency = IdempotencyKeys()
         self.idempotency_ttl = idempotency_ttl
         self.breaker = breaker or CircuitBreaker()
@@ -236,9 +264,13 @@ class Service:
         # Work in flight is bounded before it reaches the pool: past the queue,
         # requests are shed with 503 + Retry-After instead of piling up.
         limit = concurrency or pool_size
-        self.gate = ConcurrencyGate(
-            limit, queue_size if queue_size is not None else 4 * limit, queue_timeout
-        )
+        queue = queue_size if queue_size is not None else 4 * limit
+        if self.database_url.startswith("sqlite"):
+            # The embedded database is one connection shared by every request:
+            # two requests using it at once would share a transaction, and one's
+            # rollback would take the other's acknowledged write with it.
+            limit = 1
+        self.gate = ConcurrencyGate(limit, queue, queue_timeout)
         self.metrics = ServiceMetrics(self.gate, self.breaker)
         middleware = [Middleware(MetricsMiddleware, metrics=self.metrics)]
         if rate_limiter is not None:
@@ -273,51 +305,54 @@ class Service:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        if self.redis_url:
-            from redis.asyncio import Redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
+        async with contextlib.AsyncExitStack() as stack:
+            if self.redis_url:
+                self.redis = _open_redis(self.redis_url)
+                stack.push_async_callback(self._close_redis)
+            self.engine = create_async_engine(self.database_url, **self._engine_options)
+            stack.push_async_callback(self._close_engine)
+            # The same pool, its connections lent in autocommit (reset on return).
+            self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            await self._create_own_tables()
+            purger = asyncio.create_task(self._purge_keys_forever())
+            stack.push_async_callback(_cancelled, purger)
+            yield
 
-            # One quick retry, not redis-py's default of several with backoff: a
-            # rate check or a kept read must not hold a request up for seconds.
-            self.redis = Redis.from_url(
-                self.redis_url, retry=Retry(NoBackoff(), 1), socket_timeout=1.0
-            )
-        self.engine = create_async_engine(self.database_url, **self._engine_options)
-        # The same pool, its connections lent in autocommit (reset on return).
-        # Not behind a transaction-mode pooler: asyncpg prepares a statement and
-        # runs it in two exchanges, and outside a transaction the pooler may
-        # hand the second one to another server connection.
-        self._autocommit = (
-            self.engine
-            if self._pooler
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+    async def _create_own_tables(self) -> None:
+        """The idempotency table (and the collections' with ``create_tables``).
+
+        The index that makes purging cheap is created on its own too, since
+        ``create_all`` skips a table that exists (one made by an earlier version).
+        """
+        assert self.engine is not None
         metadatas = [self.idempotency.table.metadata]  # the service's own, always
         if self._create_tables:
             metadatas += list({c.table.metadata for c in self.collections.values()})
-        with contextlib.suppress(OSError, DBAPIError):  # a database down at start: /readyz says so
+        try:
             async with self.engine.begin() as conn:
                 for metadata in metadatas:
                     await conn.run_sync(metadata.create_all)
-        purger = asyncio.create_task(self._purge_keys_forever())
-        try:
-            yield
-        finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+                for index in self.idempotency.table.indexes:
+                    await conn.run_sync(partial(index.create, checkfirst=True))
+        except (OSError, DBAPIError, PoolTimeout) as exc:  # down at start: /readyz says so
+            logger.warning("could not create the service's tables at startup: %s", exc)
+
+    async def _close_engine(self) -> None:
+        if self.engine is not None:
             await self.engine.dispose()
-            self.engine = None
-            if self.redis is not None:
-                await self.redis.aclose()
-                self.redis = None
+        self.engine = self._autocommit = None
+
+    async def _close_redis(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        self.redis = None
 
     async def purge_idempotency_keys(self) -> int:
         """Forget keys older than ``idempotency_ttl``; how many went.
 
-        Runs by itself every ``idempotency_ttl / 4`` (at most hourly) while the
-        service is up; call it yourself from a scheduled job if you prefer.
+        Runs by itself a minute after startup, then every ``idempotency_ttl / 4``
+        (at least hourly) while the service is up; call it yourself from a
+        scheduled job if you prefer.
         """
         if self.engine is None:
             raise RuntimeError("the service is not running")
@@ -326,15 +361,18 @@ class Service:
 
     async def _purge_keys_forever(self) -> None:
         every = min(self.idempotency_ttl / 4, 3600.0)
+        # Short-lived instances purge too; several instances starting together
+        # do not all purge at the same moment.
+        await asyncio.sleep(min(every, 60.0) * random.uniform(0.5, 1.0))
         while True:
-            await asyncio.sleep(every)
             try:
                 purged = await self.purge_idempotency_keys()
-            except (OSError, DBAPIError) as exc:  # the database is down: try next time
+            except Exception as exc:  # down, busy or anything else: try next time
                 logger.warning("idempotency key purge failed: %s", exc)
             else:
                 if purged:
                     logger.info("purged %d idempotency keys", purged)
+            await asyncio.sleep(every)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -397,7 +435,11 @@ class Service:
             raise _DatabaseDown(exc.retry_after, "the database is unavailable") from None
         try:
             async with self.gate.slot():
-                if transaction:
+                # Behind a transaction-mode pooler every statement runs inside a
+                # transaction: asyncpg prepares a statement and runs it in two
+                # exchanges, and outside one the pooler may hand the second to
+                # another server connection.
+                if transaction or self._pooler or self._autocommit is None:
                     async with engine.begin() as conn:
                         yield conn
                 else:

@@ -14,14 +14,17 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from faasify.baas import APIKeys, Collection, Principal, hash_api_key
+from faasify.baas import collection as collection_module
 from faasify.baas.cache import RedisReadCache
 from faasify.baas.service import Service
-from tests.baas.test_service import ALICE, make_service, todos_table
+from tests.baas.test_service import ALICE, as_, make_service, todos_table
 from tests.pgbouncer import pgbouncer_binary, running_pgbouncer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +36,9 @@ def _drop(url: str, table: sa.Table) -> None:
     engine.dispose()
 
 
-async def _create_and_list(service: Service, clients: int) -> Counter[tuple[int, int]]:
-    """``clients`` concurrent callers, each creating a row and listing."""
+async def _create_and_list(service: Service, clients: int) -> Counter[tuple[Any, int]]:
+    """``clients`` concurrent callers, each creating a row and listing; then one
+    more list, counted under ``("stored", rows)``."""
     app = service.app
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app, raise_app_exceptions=False)
@@ -46,7 +50,13 @@ async def _create_and_list(service: Service, clients: int) -> Counter[tuple[int,
                 listed = await client.get("/v1/todos", headers=headers)
                 return created.status_code, listed.status_code
 
-            return Counter(await asyncio.gather(*(one(i) for i in range(clients))))
+            outcomes: Counter[tuple[Any, int]] = Counter(
+                await asyncio.gather(*(one(i) for i in range(clients)))
+            )
+            stored = await client.get("/v1/todos?limit=50", headers={"X-API-Key": ALICE})
+            rows = len(stored.json()["items"]) if stored.status_code == 200 else -1
+            outcomes[("stored", rows)] = 1
+            return outcomes
 
 
 needs_pgbouncer = pytest.mark.skipif(
@@ -64,7 +74,8 @@ def test_pooler_option_makes_the_pool_safe_behind_pgbouncer_transaction_mode(
         with running_pgbouncer(pool_size=2) as bouncer_url:
             service = make_service(bouncer_url, table, pool_size=6, pooler="pgbouncer")
             outcomes = asyncio.run(_create_and_list(service, clients=24))
-        assert outcomes == Counter({(201, 200): 24})
+        # Every acknowledged write is there afterwards (none rolled back unseen).
+        assert outcomes == Counter({(201, 200): 24, ("stored", 24): 1})
     finally:
         _drop(pg_url, table)
 
@@ -240,3 +251,136 @@ def test_redis_url_shares_kept_reads_between_instances(redis_url: str) -> None:
     assert kept
     assert open_while_serving
     assert service.redis is None  # closed with the service
+
+
+def test_columns_named_like_list_parameters_do_not_break_listing() -> None:
+    """``order``, ``limit`` and ``cursor`` are the list's own parameters, whatever
+    the table's columns are called."""
+    table = sa.Table(
+        f"steps_{uuid.uuid4().hex[:8]}",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("order", sa.Integer, nullable=False),
+        sa.Column("text", sa.String(50), nullable=False),
+    )
+    service = Service(
+        collections=[Collection("steps", table)],
+        auth=APIKeys({hash_api_key(ALICE): Principal("acme", "alice")}),
+        create_tables=True,
+    )
+
+    async def scenario() -> list[int]:
+        app = service.app
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+                for i in range(3):
+                    body = {"order": 3 - i, "text": f"s{i}"}
+                    created = await client.post("/v1/steps", json=body, headers=as_(ALICE))
+                    assert created.status_code == 201
+                page = await client.get(
+                    "/v1/steps", params={"order": "-id", "text": "s1"}, headers=as_(ALICE)
+                )
+                assert page.status_code == 200, page.text
+                assert [item["text"] for item in page.json()["items"]] == ["s1"]
+                listed = await client.get("/v1/steps?order=-id&limit=2", headers=as_(ALICE))
+                return [item["order"] for item in listed.json()["items"]]
+
+    assert asyncio.run(scenario()) == [1, 2]
+
+
+def test_statement_shapes_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller chooses which columns it filters on; the statements kept for those
+    shapes stay bounded, and answers stay right when a shape is built again."""
+    monkeypatch.setattr(collection_module, "_MAX_SHAPES", 3)
+    table = todos_table(f"todos_{uuid.uuid4().hex[:8]}")
+    service = make_service("sqlite+aiosqlite:///:memory:", table)
+    collection = service.collections["todos"]
+
+    async def scenario() -> list[int]:
+        app = service.app
+        counts = []
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+                await client.post("/v1/todos", json={"text": "a"}, headers=as_(ALICE))
+                shapes = [{}, {"done": "false"}, {"text": "a"}, {"done": "false", "text": "a"}]
+                for params in shapes * 2:
+                    for order in ("id", "-id"):
+                        page = await client.get(
+                            "/v1/todos", params={**params, "order": order}, headers=as_(ALICE)
+                        )
+                        counts.append(len(page.json()["items"]))
+                        assert len(collection._statements) <= 3
+        return counts
+
+    assert asyncio.run(scenario()) == [1] * 16
+
+
+def test_the_embedded_database_keeps_every_acknowledged_write() -> None:
+    """SQLite in memory is one connection shared by all requests: concurrent writes
+    must not share a transaction (one's rollback would take the other's write)."""
+    table = todos_table(f"todos_{uuid.uuid4().hex[:8]}")
+    service = make_service("sqlite+aiosqlite:///:memory:", table, queue_size=100)
+
+    async def scenario() -> tuple[int, int]:
+        app = service.app
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+
+                async def create(i: int) -> int:
+                    # Every third one is invalid for the database (too long), so
+                    # rollbacks happen in the middle of the others' writes.
+                    text = "x" * (300 if i % 3 == 0 else 5)
+                    response = await client.post(
+                        "/v1/todos", json={"text": text}, headers=as_(ALICE)
+                    )
+                    return response.status_code
+
+                statuses = await asyncio.gather(*(create(i) for i in range(40)))
+                listed = await client.get("/v1/todos?limit=50", headers=as_(ALICE))
+                return statuses.count(201), len(listed.json()["items"])
+
+    acknowledged, stored = asyncio.run(scenario())
+    assert acknowledged > 0
+    assert stored == acknowledged
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[str]:
+    """A "Redis" that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    try:
+        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    finally:
+        server.close()
+
+
+def test_a_redis_that_stops_answering_does_not_hold_requests_up(silent_redis: str) -> None:
+    table = todos_table(f"todos_{uuid.uuid4().hex[:8]}")
+    service = make_service(
+        "sqlite+aiosqlite:///:memory:", table, redis_url=silent_redis, rate_limit=(100, 1.0)
+    )
+
+    async def scenario() -> tuple[list[int], float]:
+        app = service.app
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+                started = time.monotonic()
+                statuses = [
+                    (
+                        await client.post("/v1/todos", json={"text": "a"}, headers=as_(ALICE))
+                    ).status_code,
+                    (await client.get("/v1/todos", headers=as_(ALICE))).status_code,
+                ]
+                return statuses, time.monotonic() - started
+
+    statuses, seconds = asyncio.run(scenario())
+    # The limiter fails open and the kept reads are skipped: both answered.
+    assert statuses == [201, 200]
+    assert seconds < 2.0  # each Redis call gives up after 0.25 s
