@@ -16,7 +16,7 @@ import decimal
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,6 +68,8 @@ def _coerce(column: sa.Column[Any], value: Any) -> Any:
         length = getattr(column.type, "length", None)
         if ok and length is not None and len(value) > length:
             raise Problem(422, f"field {column.name!r} is longer than {length} characters")
+        if ok and "\x00" in value:  # PostgreSQL's text types cannot hold it
+            raise Problem(422, f"field {column.name!r} cannot contain NUL characters")
     elif kind in (dt.datetime, dt.date):
         if not isinstance(value, str):
             ok = False
@@ -309,6 +311,30 @@ class Collection:
         result = await conn.execute(statement, params)
         if result.first() is None:
             raise Problem(404, f"no {self.name} item {raw_id!r}")
+
+    async def delete_many(
+        self, conn: AsyncConnection, principal: Principal, raw_ids: Sequence[str]
+    ) -> None:
+        """Delete every one of ``raw_ids`` or none: 404 if any is missing (or not
+        the caller's). Must run in a transaction, which the 404 rolls back."""
+        if self.owner is None:
+            raise Problem(403, f"{self.name} is read-only")
+        if not 1 <= len(raw_ids) <= self.max_page_size:
+            raise Problem(400, f"give 1 to {self.max_page_size} ids as ?id=...&id=...")
+        ids = {self._id_value(raw) for raw in raw_ids}
+        statement = self._statement(
+            ("delete_many",),
+            lambda: self._owned(
+                sa.delete(self.table).where(
+                    self.id.in_(sa.bindparam("_faasify_ids", expanding=True))
+                )
+            ).returning(self.id),
+        )
+        params = self._scope(principal, ids=sorted(ids))
+        deleted = {row[0] for row in (await conn.execute(statement, params)).all()}
+        missing = ids - deleted
+        if missing:
+            raise Problem(404, f"no {self.name} item {sorted(missing)[0]!r}: nothing was deleted")
 
     def schema(self) -> dict[str, Any]:
         """A JSON Schema of an item, for the OpenAPI document."""

@@ -28,7 +28,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
@@ -91,15 +91,29 @@ def _is_disconnect(exc: DBAPIError) -> bool:
     constraint violation or a syntax error means the database answered.
     """
     original = exc.orig
-    cause = getattr(original, "__cause__", None)  # asyncpg's error, under SQLAlchemy's adapter
-    state = getattr(original, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    cause = getattr(original, "__cause__", None)
+    state = _sqlstate(exc)
     return (
         exc.connection_invalidated
         or isinstance(original, OSError)
         or type(original).__name__ in _DISCONNECT_ERRORS
         or type(cause).__name__ in _DISCONNECT_ERRORS
-        or (isinstance(state, str) and (state.startswith("08") or state in _DISCONNECT_STATES))
+        or (state is not None and (state.startswith("08") or state in _DISCONNECT_STATES))
     )
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    original = exc.orig
+    cause = getattr(original, "__cause__", None)  # asyncpg's error, under SQLAlchemy's adapter
+    state = getattr(original, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def _is_bad_value(exc: DBAPIError) -> bool:
+    """A value the database refused (SQLSTATE class 22: out of range, bad
+    encoding...): the caller's to fix, so a 422, not a 500."""
+    state = _sqlstate(exc)
+    return isinstance(exc, DataError) or (state is not None and state.startswith("22"))
 
 
 def _configure_for_pooler(pooler: str, url: str, options: dict[str, Any]) -> None:
@@ -284,7 +298,7 @@ class Service:
                 Route("/openapi.json", self._openapi),
                 Route("/metrics", self._metrics),
                 Route("/v1/queries/{query}", self._query),
-                Route("/v1/{collection}", self._items, methods=["GET", "POST"]),
+                Route("/v1/{collection}", self._items, methods=["GET", "POST", "DELETE"]),
                 Route("/v1/{collection}/{item_id}", self._item, methods=["GET", "PATCH", "DELETE"]),
             ],
             lifespan=self._lifespan,
@@ -452,6 +466,12 @@ class Service:
             self.breaker.success()
             raise Problem(409, "the change conflicts with existing data") from None
         except (PoolTimeout, DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and _is_bad_value(exc):
+                self.breaker.success()  # a value the column cannot hold (range, encoding)
+                logger.info("value refused by the database: %s", exc.orig)
+                raise Problem(
+                    422, "a value cannot be stored in or compared with its field"
+                ) from None
             if isinstance(exc, DBAPIError) and not _is_disconnect(exc):
                 self.breaker.success()
                 raise
@@ -514,6 +534,16 @@ class Service:
                 return await collection.list(conn, principal, request.query_params)
 
             return await self._read(request, principal, collection.name, page)
+        if request.method == "DELETE":
+            ids = request.query_params.getlist("id")
+
+            async def delete_all(conn: Any) -> tuple[int, Any]:
+                await collection.delete_many(conn, principal, ids)
+                return 204, None
+
+            # All or none: the statement and its check run in one transaction.
+            query = request.url.query.encode()
+            return await self._write(request, principal, query, delete_all, atomic=True)
         body, raw = await self._json_body(request)
 
         async def create(conn: Any) -> tuple[int, Any]:
@@ -551,13 +581,19 @@ class Service:
         principal: Principal,
         raw_body: bytes,
         change: Callable[[Any], Awaitable[tuple[int, Any]]],
+        *,
+        atomic: bool = False,
     ) -> Response:
-        """Run ``change`` in a transaction, once per ``Idempotency-Key``."""
+        """Run ``change`` once per ``Idempotency-Key``.
+
+        ``raw_body`` is what, beside the method, path and caller, makes two
+        requests the same one. A keyed write stores its key and answer in the
+        same transaction as the change; an unkeyed one is a single statement,
+        atomic by itself, unless ``atomic`` asks for a transaction anyway.
+        """
         key = request.headers.get("idempotency-key")
         owner = f"{principal.tenant}:{principal.owner}"
-        # A keyed write stores its key and answer in the same transaction as the
-        # change; an unkeyed one is a single statement, atomic by itself.
-        async with self._connection(transaction=key is not None) as conn:
+        async with self._connection(transaction=atomic or key is not None) as conn:
             if key is not None:
                 request_print = fingerprint(request.method, request.url.path, owner, raw_body)
                 replay = await self.idempotency.claim(conn, owner, key, request_print)
@@ -643,6 +679,20 @@ class Service:
                         "200": {"description": "a page", "content": _json_content(page)},
                         **errors,
                     },
+                },
+                "delete": {
+                    "summary": f"Delete several {name} items, all or none",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "query",
+                            "required": True,
+                            "style": "form",
+                            "explode": True,
+                            "schema": {"type": "array", "items": {"type": "string"}},
+                        }
+                    ],
+                    "responses": {"204": {"description": "all deleted"}, **errors},
                 },
                 "post": {
                     "summary": f"Create a {name} item",

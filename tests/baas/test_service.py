@@ -369,3 +369,44 @@ def test_named_query_binds_the_owner_and_checks_its_parameters() -> None:
     assert bob.json() == {"rows": [{"n": 1}]}
     assert [r.status_code for r in (spoof, missing, badly_typed, unknown)] == [400, 400, 400, 404]
     assert "owner" in spoof.json()["detail"]
+
+
+def test_delete_many_is_all_or_none(client: TestClient) -> None:
+    ids = [
+        client.post("/v1/todos", json={"text": f"t{i}"}, headers=as_(ALICE)).json()["id"]
+        for i in range(3)
+    ]
+    bobs = client.post("/v1/todos", json={"text": "bob's"}, headers=as_(BOB)).json()["id"]
+
+    def remaining() -> list[int]:
+        return [item["id"] for item in client.get("/v1/todos", headers=as_(ALICE)).json()["items"]]
+
+    # One id unknown, one another tenant's: 404 and nothing deleted.
+    for stranger in (999_999, bobs):
+        refused = client.delete("/v1/todos", params={"id": [ids[0], stranger]}, headers=as_(ALICE))
+        assert refused.status_code == 404
+        assert remaining() == ids
+    assert client.delete("/v1/todos", headers=as_(ALICE)).status_code == 400
+    assert client.delete("/v1/todos", params={"id": "x"}, headers=as_(ALICE)).status_code == 400
+    done = client.delete("/v1/todos", params={"id": ids[:2]}, headers=as_(ALICE))
+    assert done.status_code == 204
+    assert remaining() == [ids[2]]
+    assert client.get(f"/v1/todos/{bobs}", headers=as_(BOB)).status_code == 200
+
+
+def test_values_the_database_cannot_hold_are_refused_cleanly(client: TestClient) -> None:
+    nul = client.post("/v1/todos", json={"text": "a\x00b"}, headers=as_(ALICE))
+    assert nul.status_code == 422
+    assert nul.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/v1/todos", headers=as_(ALICE)).json()["items"] == []
+
+
+def test_a_value_out_of_the_columns_range_is_a_422(client: TestClient) -> None:
+    """The database refuses it (integer out of range): the caller gets a 422, not a 500."""
+    answer = client.get(f"/v1/todos/{2**40}", headers=as_(ALICE))
+    assert answer.status_code in (404, 422)  # SQLite holds 64-bit integers: not found
+    wide = client.get("/v1/todos", params={"id": 2**40}, headers=as_(ALICE))
+    assert wide.status_code in (200, 422)
+    assert wide.headers["content-type"].startswith(
+        "application/json" if wide.status_code == 200 else "application/problem+json"
+    )
