@@ -10,8 +10,9 @@ version (``--platform``, ``--python-version``, ``--implementation cp``,
 needed; a dependency with no such wheel is refused by pip with its name.
 
 The function's own code (paths or importable names) is added where Python will
-import it from, and what Lambda already ships (the AWS SDK) or the function
-never uses (caches, tests, virtualenvs, install records) is left out. The zip
+import it from, and what Lambda already ships (the AWS SDK), what the function
+never uses (caches, tests, virtualenvs, install records, earlier builds) and
+local secrets (``.env`` files) are left out. The zip
 is reproducible: entries sorted, timestamps fixed, modes normalised, so the
 same inputs give the same bytes and a deploy tool sees "no change".
 
@@ -92,6 +93,10 @@ DEFAULT_EXCLUDES = (
     ".ruff_cache",
     ".DS_Store",
     "*.egg-info",
+    # local secrets: a .env file holds credentials for a developer's machine, and
+    # a function gets its settings from its environment configuration instead.
+    ".env",
+    ".env.*",
     # pip's install records: they list hashes of files that are no longer all
     # there, and nothing reads them at run time (METADATA and entry points stay).
     "*.dist-info/RECORD",
@@ -252,18 +257,131 @@ def _package_root(path: Path) -> tuple[Path, list[Path]]:
     return parent, inits
 
 
-def _walk(top: Path, root: Path) -> Iterable[tuple[str, Path]]:
-    """``(arcname relative to root, file)`` for every file under ``top``, in sorted order."""
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames.sort()
-        here = Path(dirpath)
-        for name in sorted(filenames):
-            file = here / name
-            yield file.relative_to(root).as_posix(), file
+class _Gatherer:
+    """Collects what the zip is made of: ``(origin, arcname, file)`` candidates.
+
+    The exclude patterns are applied while walking, so an excluded directory is
+    never entered: a virtualenv's links to the system Python are not looked at,
+    only counted. Symbolic links are followed when they stay inside the source
+    being walked, and refused when they lead out of it: a link to
+    ``/etc/hostname`` or ``~/.aws`` would otherwise ship that file's contents.
+    The output zip, its ``*.partial`` siblings and, when the output's directory
+    sits inside a source, that whole directory (``dist/`` with its older zips)
+    are left out.
+    """
+
+    def __init__(self, excluder: _Excluder, output: Path) -> None:
+        self.excluder = excluder
+        self.output = output.resolve()
+        self.output_dir = self.output.parent
+        self.candidates: list[tuple[str, str, Path]] = []
+        self.excluded_files = 0
+        self.excluded_size = 0
+
+    def _is_output(self, real: Path) -> bool:
+        """Whether ``real`` is the zip being written or an unfinished one beside it."""
+        return real == self.output or (
+            real.parent == self.output_dir and real.name.endswith(".partial")
+        )
+
+    def _count_excluded(self, path: Path) -> None:
+        """Count what ``path`` holds as left out, without following links."""
+        if os.path.islink(path) or not path.is_dir():
+            self.excluded_files += 1
+            self.excluded_size += path.lstat().st_size
+            return
+        for dirpath, _, filenames in os.walk(path):
+            for name in filenames:
+                self.excluded_files += 1
+                self.excluded_size += os.lstat(os.path.join(dirpath, name)).st_size
+
+    def add(self, origin: str, arcname: str, file: Path) -> None:
+        """One file named by a source itself (a module, a parent ``__init__.py``)."""
+        if self._is_output(file.resolve()):
+            return
+        if self.excluder.excludes(arcname):
+            self._count_excluded(file)
+            return
+        self.candidates.append((origin, arcname, file))
+
+    def walk(self, origin: str, top: Path, prefix: str = "") -> None:
+        """Every file under the directory ``top``, named ``prefix/<path below top>``."""
+        if prefix and self.excluder.excludes(prefix):
+            self._count_excluded(top)
+            return
+        root = top.resolve()
+
+        def unreadable(error: OSError) -> None:
+            raise PackageError(
+                f"cannot read the directory {error.filename} (from {origin}): "
+                f"{error.strerror or error}"
+            ) from error
+
+        # The real directories from top down to each directory being walked:
+        # a link back to one of them would make the walk endless.
+        chains: dict[str, tuple[Path, ...]] = {os.fspath(top): (root,)}
+        for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable, followlinks=True):
+            here = Path(dirpath)
+            chain = chains.pop(dirpath)
+            rel = here.relative_to(top).as_posix()
+            base = "/".join(part for part in (prefix, "" if rel == "." else rel) if part)
+            kept: list[str] = []
+            for name in sorted(dirnames):
+                path = here / name
+                arcname = f"{base}/{name}" if base else name
+                if self.excluder.excludes(arcname):
+                    self._count_excluded(path)
+                    continue
+                real = self._followed(path, root, origin) if path.is_symlink() else chain[-1] / name
+                if real == self.output_dir:
+                    self._skip_output_dir(path, origin)
+                    continue
+                if real in chain:
+                    raise PackageError(
+                        f"{path} links back to {real}, a directory it is inside: "
+                        "packaging it would never end; remove the link or exclude it"
+                    )
+                chains[os.path.join(dirpath, name)] = (*chain, real)
+                kept.append(name)
+            dirnames[:] = kept
+            for name in sorted(filenames):
+                path = here / name
+                arcname = f"{base}/{name}" if base else name
+                if self.excluder.excludes(arcname):
+                    self._count_excluded(path)
+                    continue
+                real = self._followed(path, root, origin) if path.is_symlink() else chain[-1] / name
+                if self._is_output(real):
+                    continue
+                self.candidates.append((origin, arcname, path))
+
+    @staticmethod
+    def _followed(link: Path, root: Path, origin: str) -> Path:
+        """Where the symbolic link ``link`` leads, if that is inside ``root``; else refuse."""
+        real = link.resolve()
+        if real != root and not real.is_relative_to(root):
+            raise PackageError(
+                f"{link} is a symbolic link to {real}, outside the source {origin} "
+                f"({root}); it is not packaged through a link. Give it as a SOURCE of "
+                "its own, copy it into the source, or leave it out with --exclude"
+            )
+        if not real.exists():
+            raise PackageError(f"{link} is a broken symbolic link (to {real})")
+        return real
+
+    def _skip_output_dir(self, path: Path, origin: str) -> None:
+        """Leave out the output's directory, unless it holds code of the source."""
+        code = sorted(entry.name for entry in path.glob("*.py"))
+        if code:
+            raise PackageError(
+                f"the output's directory {path} is inside the source {origin} and holds "
+                f"its code ({', '.join(code[:3])}); it would be left out of the zip. Write "
+                "the zip to a directory of its own, such as dist/"
+            )
 
 
-def _source_files(source: str) -> list[tuple[str, Path]]:
-    """The files one SOURCE argument contributes, with their names in the zip.
+def _add_source(source: str, gather: _Gatherer) -> None:
+    """Add what one SOURCE argument contributes, named as Python imports it.
 
     A path to a package directory or a module inside a package lands at its
     import path; a directory that is not a package gives its contents to the
@@ -274,18 +392,23 @@ def _source_files(source: str) -> list[tuple[str, Path]]:
     if path.exists():
         path = path.resolve()
         if path.is_dir() and not (path / "__init__.py").is_file():
-            return list(_walk(path, path))
+            gather.walk(source, path)
+            return
         root, inits = _package_root(path)
-        files = [(init.relative_to(root).as_posix(), init) for init in inits]
+        for init in inits:
+            gather.add(source, init.relative_to(root).as_posix(), init)
         if path.is_dir():
-            return files + list(_walk(path, root))
-        return [*files, (path.relative_to(root).as_posix(), path)]
+            gather.walk(source, path, path.relative_to(root).as_posix())
+        else:
+            gather.add(source, path.relative_to(root).as_posix(), path)
+        return
     if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", source):
         raise PackageError(f"source {source!r} is neither a path nor an importable name")
-    return _module_files(source)
+    _add_module(source, gather)
 
 
-def _module_files(name: str) -> list[tuple[str, Path]]:
+def _add_module(name: str, gather: _Gatherer) -> None:
+    """Add the module or package ``name``, found as ``import`` would (its parents run)."""
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
@@ -293,28 +416,32 @@ def _module_files(name: str) -> list[tuple[str, Path]]:
     if spec is None:
         raise PackageError(f"source {name!r} is neither a path nor an importable name")
     parts = name.split(".")
-    files: list[tuple[str, Path]] = []
     for end in range(1, len(parts)):
         parent = importlib.util.find_spec(".".join(parts[:end]))
         if parent is not None and parent.origin and parent.has_location:
-            files.append(("/".join(parts[:end]) + "/__init__.py", Path(parent.origin)))
+            gather.add(name, "/".join(parts[:end]) + "/__init__.py", Path(parent.origin))
     if spec.submodule_search_locations:
         for location in spec.submodule_search_locations:
-            top = Path(location)
-            files += [(f"{'/'.join(parts)}/{arc}", file) for arc, file in _walk(top, top)]
-        return files
+            gather.walk(name, Path(location), "/".join(parts))
+        return
     if not spec.origin or not spec.has_location:
         raise PackageError(f"source {name!r} has no file to package (a built-in module?)")
     origin = Path(spec.origin)
-    files.append(("/".join([*parts[:-1], origin.name]), origin))
-    return files
+    gather.add(name, "/".join([*parts[:-1], origin.name]), origin)
 
 
 # -- dependencies ---------------------------------------------------------------------
 
 
 def _local_requirement(spec: str) -> bool:
-    """Whether a ``--with`` item names a local project or wheel rather than an index package."""
+    """Whether a ``--with`` item names a local project or wheel rather than an index package.
+
+    A URL (``https://.../x.tar.gz``, ``git+https://...``) or a PEP 508 direct
+    reference (``pkg @ git+https://...``) contains ``/`` too, but is pip's to
+    fetch: it is passed on as written, not turned into a local path.
+    """
+    if "://" in spec or " @ " in spec:
+        return False
     bare = spec.split("[", 1)[0].strip()
     return bare.startswith((".", "/", "~")) or os.sep in bare or bare.endswith(".whl")
 
@@ -514,18 +641,12 @@ def build(
 
         entries: dict[str, Path] = {}
         origins: dict[str, str] = {}
-        excluded_files = excluded_size = 0
-        candidates = [("dependencies", arc, file) for arc, file in _walk(staging, staging)]
+        gather = _Gatherer(excluder, out)
+        gather.walk("dependencies", staging)
         for source in sources:
-            candidates += [(source, arc, file) for arc, file in _source_files(source)]
-        resolved_out = out.resolve()
-        for origin, arcname, file in candidates:
-            if file.resolve() == resolved_out:
-                continue  # the previous build's output inside a source directory
-            if excluder.excludes(arcname):
-                excluded_files += 1
-                excluded_size += file.stat().st_size
-                continue
+            _add_source(source, gather)
+        excluded_files, excluded_size = gather.excluded_files, gather.excluded_size
+        for origin, arcname, file in gather.candidates:
             if arcname in entries and entries[arcname].read_bytes() != file.read_bytes():
                 raise PackageError(
                     f"{arcname} comes from both {origins[arcname]} and {origin}, "
@@ -694,6 +815,12 @@ def run(args: argparse.Namespace) -> int:
         )
     except PackageError as exc:
         print(f"faasify package: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # An output that cannot be written, a source file that cannot be read:
+        # one line naming the file, not a traceback.
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"faasify package: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
     print(package.summary(args.max_zipped, args.max_unzipped))
     return 0

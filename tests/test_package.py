@@ -16,6 +16,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from faasify.package import (
     ZIPPED_LIMIT,
     PackageError,
     SizeLimitError,
+    _local_requirement,
     build,
     parse_size,
     platform_tags,
@@ -264,6 +266,174 @@ def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "nothing to package" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["package", "examples.hello", "--max-zipped", "lots"])
+
+
+def test_env_files_stay_out(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "conf").mkdir(parents=True)
+    (src / "fn.py").write_text("x = 1\n", encoding="utf-8")
+    (src / ".env").write_text("DB_PASSWORD=hunter2\n", encoding="utf-8")
+    (src / ".env.production").write_text("API_KEY=k\n", encoding="utf-8")
+    (src / "conf" / ".env").write_text("TOKEN=t\n", encoding="utf-8")
+    (src / "environment.py").write_text("y = 2\n", encoding="utf-8")
+    package = build([str(src)], output=tmp_path / "fn.zip")
+    assert _names(package.path) == ["environment.py", "fn.py"]
+    assert package.excluded_files == 3
+    kept = build([str(src)], output=tmp_path / "all.zip", default_excludes=False)
+    assert {".env", ".env.production", "conf/.env"} <= set(_names(kept.path))
+
+
+def test_the_output_directory_inside_a_source_stays_out(tmp_path: Path) -> None:
+    """``faasify package . -o dist/fn.zip``: neither older zips nor half-written ones ship."""
+    src = tmp_path / "src"
+    (src / "dist").mkdir(parents=True)
+    (src / "fn.py").write_text("x = 1\n", encoding="utf-8")
+    (src / "dist" / "old.zip").write_bytes(b"PK old build")
+    (src / "dist" / ".old.zip.partial").write_bytes(b"PK interrupted")
+    out = src / "dist" / "fn.zip"
+    first = build([str(src)], output=out)
+    assert _names(out) == ["fn.py"]
+    assert first.excluded_files == 0  # left out as the output, not by a pattern
+    again = out.read_bytes()
+    build([str(src)], output=out)
+    assert out.read_bytes() == again  # the previous zip did not go into the next one
+
+    # the output directly in the source: the zip and partial files beside it stay out,
+    # and dist/ is an ordinary folder of the source then
+    (src / ".other.zip.partial").write_bytes(b"PK interrupted")
+    build([str(src)], output=src / "fn.zip")
+    build([str(src)], output=src / "fn.zip")
+    assert _names(src / "fn.zip") == [
+        "dist/.old.zip.partial",
+        "dist/fn.zip",
+        "dist/old.zip",
+        "fn.py",
+    ]
+
+
+def test_an_output_directory_holding_the_sources_code_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "app").mkdir(parents=True)
+    (src / "app" / "__init__.py").write_text("", encoding="utf-8")
+    (src / "app" / "views.py").write_text("x = 1\n", encoding="utf-8")
+    with pytest.raises(PackageError, match=r"holds its code \(__init__\.py, views\.py\)"):
+        build([str(src)], output=src / "app" / "fn.zip")
+
+
+def test_symbolic_links_inside_the_source_are_followed(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "vendor" / "lib").mkdir(parents=True)
+    (src / "vendor" / "lib" / "util.py").write_text("U = 1\n", encoding="utf-8")
+    (src / "fn.py").write_text("x = 1\n", encoding="utf-8")
+    (src / "lib").symlink_to(src / "vendor" / "lib", target_is_directory=True)
+    (src / "settings.py").symlink_to("fn.py")
+    # an excluded directory is not entered, so its links outside are not looked at
+    (src / ".venv" / "bin").mkdir(parents=True)
+    (src / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    package = build([str(src)], output=tmp_path / "fn.zip")
+    assert _names(package.path) == ["fn.py", "lib/util.py", "settings.py", "vendor/lib/util.py"]
+    with zipfile.ZipFile(package.path) as archive:
+        assert archive.read("lib/util.py") == b"U = 1\n"
+        assert archive.read("settings.py") == b"x = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda src, out: (src / "host.txt").symlink_to("/etc/hostname"), "outside the source"),
+        (
+            lambda src, out: (src / "lib").symlink_to(out, target_is_directory=True),
+            "outside the source",
+        ),
+        (lambda src, out: (src / "gone.py").symlink_to(src / "nowhere.py"), "broken symbolic"),
+        (
+            lambda src, out: (src / "pkg" / "up").symlink_to(src, target_is_directory=True),
+            "links back to",
+        ),
+    ],
+    ids=["file-outside", "directory-outside", "broken", "loop"],
+)
+def test_symbolic_links_leaving_the_source_are_refused(
+    tmp_path: Path, make: Any, message: str
+) -> None:
+    src, outside = tmp_path / "src", tmp_path / "outside"
+    (src / "pkg").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.py").write_text("KEY = 'k'\n", encoding="utf-8")
+    (src / "fn.py").write_text("x = 1\n", encoding="utf-8")
+    make(src, outside)
+    out = tmp_path / "fn.zip"
+    with pytest.raises(PackageError, match=message):
+        build([str(src)], output=out)
+    assert not out.exists()
+
+
+def test_an_unreadable_directory_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A directory that cannot be listed stops the build instead of being left out.
+
+    The listing fails through os.scandir, which os.walk calls: file permissions
+    do not stop root (who runs CI), so the refusal is made there.
+    """
+    src = tmp_path / "src"
+    (src / "locked").mkdir(parents=True)
+    (src / "locked" / "data.py").write_text("D = 1\n", encoding="utf-8")
+    (src / "fn.py").write_text("x = 1\n", encoding="utf-8")
+    real_scandir = os.scandir
+    locked = os.fspath(src / "locked")
+
+    def scandir(path: Any = ".") -> Any:
+        if not isinstance(path, int) and os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    out = tmp_path / "fn.zip"
+    assert main(["package", str(src), "-o", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error == (
+        f"faasify package: cannot read the directory {locked} (from {src}): Permission denied\n"
+    )
+    assert not out.exists()
+
+
+def test_a_file_that_cannot_be_written_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "dist"
+    blocker.write_text("a file where the output's directory should be", encoding="utf-8")
+    out = blocker / "fn.zip"
+    assert main(["package", "examples.hello", "-o", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("faasify package: ")
+    assert error.count("\n") == 1
+    assert str(blocker) in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("spec", "local"),
+    [
+        (".", True),
+        (".[baas]", True),
+        ("./libs/shared", True),
+        ("~/src/pkg", True),
+        ("/abs/path/project[extra]", True),
+        ("dist/pkg-1.0-py3-none-any.whl", True),
+        ("starlette>=0.37", False),
+        ("pkg[extra]==1.0", False),
+        ("pkg @ git+https://github.com/org/pkg@v1.0", False),
+        ("pkg[extra] @ https://example.com/pkg-1.0.tar.gz", False),
+        ("pkg@https://example.com/pkg-1.0-py3-none-any.whl", False),
+        ("https://example.com/pkg-1.0.tar.gz", False),
+        ("git+ssh://git@github.com/org/pkg.git", False),
+        ("pkg @ file:///srv/wheels/pkg-1.0-py3-none-any.whl", False),
+    ],
+)
+def test_with_specs_that_are_local_paths(spec: str, local: bool) -> None:
+    """Only a path is made absolute for pip; URLs and direct references go as written."""
+    assert _local_requirement(spec) is local
 
 
 def test_sizes_and_platform_tags() -> None:
