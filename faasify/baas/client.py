@@ -141,6 +141,18 @@ def _write_headers(idempotency_key: str | None) -> dict[str, str]:
     return {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
 
 
+def _bearer(token: str) -> dict[str, str]:
+    """The credentials of a view acting with ``token``; an empty token is refused.
+
+    An empty string (an unset variable, a header with nothing after
+    ``Bearer``) would otherwise make a view that sends no credential at all,
+    which the service answers with 401 far from the mistake.
+    """
+    if not isinstance(token, str) or not token.strip():
+        raise ValueError(f"with_token() needs a non-empty bearer token, not {token!r}")
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _credentials(api_key: str | None, token: str | None) -> dict[str, str]:
     if api_key:
         return {"X-API-Key": api_key}
@@ -177,10 +189,10 @@ class Client:
 
         The view shares this client's connections and retry policy, so a function
         can forward each caller's token without a client per request. Closing
-        either closes both.
+        either closes both. An empty ``token`` raises :class:`ValueError`.
         """
         view = copy.copy(self)
-        view._auth = _credentials(None, token)
+        view._auth = _bearer(token)
         return view
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -204,7 +216,12 @@ class Client:
                 raise _error_for(response)
             return response
 
-    def list(self, collection: str, **params: Any) -> dict[str, Any]:
+    def list(self, collection: str, /, **params: Any) -> dict[str, Any]:
+        """A page of ``collection``; ``params`` are filters, ``order``, ``limit``...
+
+        ``collection`` is positional-only, so a field called ``collection`` can
+        be filtered on.
+        """
         result: dict[str, Any] = self._call("GET", f"/v1/{collection}", params=params).json()
         return result
 
@@ -212,8 +229,12 @@ class Client:
         result: dict[str, Any] = self._call("GET", f"/v1/{collection}/{item_id}").json()
         return result
 
-    def query(self, name: str, **params: Any) -> dict[str, Any]:
-        """Run the service's named query ``name``: ``{"rows": [...]}``."""
+    def query(self, name: str, /, **params: Any) -> dict[str, Any]:
+        """Run the service's named query ``name``: ``{"rows": [...]}``.
+
+        ``name`` is positional-only, so a query may take a parameter called
+        ``name`` too: ``query("by_name", name="bob")``.
+        """
         result: dict[str, Any] = self._call("GET", f"/v1/queries/{name}", params=params).json()
         return result
 
@@ -270,7 +291,7 @@ class AsyncClient:
     def with_token(self, token: str) -> AsyncClient:
         """This client acting with ``token``; see :meth:`Client.with_token`."""
         view = copy.copy(self)
-        view._auth = _credentials(None, token)
+        view._auth = _bearer(token)
         return view
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -294,7 +315,8 @@ class AsyncClient:
                 raise _error_for(response)
             return response
 
-    async def list(self, collection: str, **params: Any) -> dict[str, Any]:
+    async def list(self, collection: str, /, **params: Any) -> dict[str, Any]:
+        """A page of ``collection``; see :meth:`Client.list`."""
         result: dict[str, Any] = (
             await self._call("GET", f"/v1/{collection}", params=params)
         ).json()
@@ -304,8 +326,8 @@ class AsyncClient:
         result: dict[str, Any] = (await self._call("GET", f"/v1/{collection}/{item_id}")).json()
         return result
 
-    async def query(self, name: str, **params: Any) -> dict[str, Any]:
-        """Run the service's named query ``name``: ``{"rows": [...]}``."""
+    async def query(self, name: str, /, **params: Any) -> dict[str, Any]:
+        """Run the service's named query ``name``; see :meth:`Client.query`."""
         response = await self._call("GET", f"/v1/queries/{name}", params=params)
         result: dict[str, Any] = response.json()
         return result
