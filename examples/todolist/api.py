@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from examples.todolist.model import StoreError, Todo, Unavailable, User
 from examples.todolist.stores import Store
 
 __all__ = ["MAX_TEXT", "ROUTES", "Problem", "Reply", "Route", "TodoAPI"]
+
+logger = logging.getLogger("examples.todolist")
 
 MAX_TEXT = 500
 MAX_PAGE = 100
@@ -92,6 +95,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
         data = json.loads(body) if body.strip() else None
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "the body is not valid JSON") from None
+    except RecursionError:
+        # json.loads recurses once per nesting level: ``[[[[...`` exhausts the stack.
+        raise Problem(400, "the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise Problem(400, "the body must be a JSON object")
     return data
@@ -116,8 +122,24 @@ def _fields(
 _JSON_NAMES = {"str": "string", "bool": "boolean", "int": "integer", "list": "list"}
 
 
+def _storable(value: str, name: str) -> str:
+    """``value`` if every store can keep it and every framework can answer it.
+
+    JSON lets a body carry what UTF-8 cannot: a lone surrogate (``"\\ud800"``)
+    fails when the answer is encoded, and NUL (``"\\u0000"``) is refused by
+    PostgreSQL's text columns. Both are refused here, before any store sees them.
+    """
+    if "\x00" in value:
+        raise Problem(422, f"{name} may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Problem(422, f"{name} is not valid Unicode text") from None
+    return value
+
+
 def _text(value: str, name: str = "text") -> str:
-    text = value.strip()
+    text = _storable(value, name).strip()
     if not text:
         raise Problem(422, f"{name} may not be empty")
     if len(text) > MAX_TEXT:
@@ -126,16 +148,22 @@ def _text(value: str, name: str = "text") -> str:
 
 
 def _desc(value: str) -> str:
-    if len(value) > MAX_TEXT:
+    if len(_storable(value, "desc")) > MAX_TEXT:
         raise Problem(422, f"desc is longer than {MAX_TEXT} characters")
     return value
+
+
+def _digits(raw: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²" or "٣", which ``int`` refuses
+    or reads as another number."""
+    return raw.isascii() and raw.isdigit()
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not _digits(raw) or len(raw) > 18 or not low <= int(raw) <= high:
         raise Problem(400, f"{name} must be an integer from {low} to {high}")
     return int(raw)
 
@@ -143,7 +171,7 @@ def _int_param(query: Mapping[str, str], name: str, default: int, low: int, high
 def _todo_id(raw: Any) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
-    elif isinstance(raw, str) and raw.isdigit() and len(raw) < 19:
+    elif isinstance(raw, str) and _digits(raw) and len(raw) < 19:
         value = int(raw)
     else:
         raise Problem(404, f"no todo {raw}")
@@ -259,7 +287,9 @@ class TodoAPI:
                 token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
             )
         except jwt.PyJWTError as exc:
-            raise Problem(401, f"the token is not valid: {exc}", challenge) from None
+            # The reason stays in the log: a caller probing tokens learns nothing from it.
+            logger.info("refused a token: %s", exc)
+            raise Problem(401, "the token is not valid", challenge) from None
         return User(name=str(claims["sub"]), token=token)
 
     def issue_token(self, username: str) -> str:

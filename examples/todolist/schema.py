@@ -8,6 +8,7 @@ database: no list stored as one value, no key computed by a client.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,6 +18,18 @@ __all__ = ["metadata", "now", "todos"]
 def now() -> dt.datetime:
     """The current time in UTC, timezone-aware (the timestamps' client default)."""
     return dt.datetime.now(dt.timezone.utc)
+
+
+def _created_at(context: Any) -> Any:
+    """``updated_at``'s default on insert: the row's own ``created_at``.
+
+    Each column default is called on its own, so two calls of :func:`now` would
+    give a new todo two instants apart. SQLAlchemy fills ``created_at`` first (it
+    comes first in the table); the data service's insert, which only uses the
+    table's defaults, gets one timestamp for both too.
+    """
+    created = context.get_current_parameters().get("created_at")
+    return created if created is not None else now()
 
 
 metadata = sa.MetaData()
@@ -40,7 +53,7 @@ todos = sa.Table(
         "updated_at",
         sa.DateTime(timezone=True),
         nullable=False,
-        default=now,
+        default=_created_at,
         onupdate=now,
         server_default=sa.func.now(),
     ),

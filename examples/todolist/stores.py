@@ -255,7 +255,11 @@ class SQLStore:
         return [Todo.from_row(row, user.name) for row in rows], int(total)
 
     async def create(self, user: User, text: str, desc: str = "") -> Todo:
-        statement = sa.insert(todos).values(owner=user.name, text=text, desc=desc).returning(todos)
+        stamp = now()  # one instant: a new todo was created when it was last updated
+        values = {"owner": user.name, "text": text, "desc": desc}
+        statement = (
+            sa.insert(todos).values(**values, created_at=stamp, updated_at=stamp).returning(todos)
+        )
         async with self._connection(write=True) as conn:
             row = (await conn.execute(statement)).mappings().one()
         return Todo.from_row(row, user.name)
