@@ -11,34 +11,86 @@ lambda_handler = make_lambda_handler(app, binary_support=True)
 ```
 
 Each option is mapped onto :func:`faasify.handler`'s options. Where faasify
-behaves differently it says so here and in the migration guides; an option it
-has no equivalent for raises (``custom_handlers``, a media type *prefix* other
-than ``text/``) or warns (``binary_support=False``) rather than being ignored.
-The result is a plain :class:`~faasify.adapters.handler.LambdaHandler`, so
-faasify's own options (``on_startup``, ``shutdown_timeout``, ...) may be
-passed as keywords too.
+behaves differently it says so here and in the migration guides. An option it
+has no equivalent for raises (``custom_handlers``; a media type written as a
+prefix, ending in ``/``, ``.``, ``-`` or ``+``, other than ``text/``) or warns
+(``binary_support=False``; a media type that looks cut short of longer ones,
+see :func:`_text_types`) rather than being ignored. The result is a plain
+:class:`~faasify.adapters.handler.LambdaHandler`, so faasify's own options
+(``on_startup``, ``shutdown_timeout``, ...) may be passed as keywords too.
 """
 
 from __future__ import annotations
 
+import functools
+import mimetypes
 import warnings
 from collections.abc import Iterable
 from typing import Any, Literal
 
+from faasify.adapters._body import DEFAULT_TEXT_MIME_TYPES, TextTypes
 from faasify.adapters.handler import LambdaHandler
 from faasify.adapters.types import StartResponse, WSGIApp, WSGIEnviron
 
 __all__ = ["Mangum", "make_lambda_handler"]
 
 
+#: Registration trees: ``application/vnd`` alone names no media type.
+_TREES = frozenset({"vnd", "prs", "x"})
+
+
+@functools.cache
+def _known_types() -> frozenset[str]:
+    """Media types known here: faasify's text types and Python's built-in table.
+
+    Only the table shipped with Python (not the machine's ``/etc/mime.types``),
+    so the same arguments warn alike everywhere a given Python runs.
+    """
+    table = mimetypes.MimeTypes()
+    return (
+        DEFAULT_TEXT_MIME_TYPES
+        | set(table.types_map[True].values())
+        | set(table.types_map[False].values())
+    )
+
+
+def _cut_short(media: str) -> list[str]:
+    """Binary types that ``media`` is the start of, if it looks cut short; else ``[]``.
+
+    The rule: ``media`` is not itself a known type, and either its subtype is a
+    registration tree alone (``application/vnd``, ``application/x``) or a known
+    type continues it after a ``.``, ``+`` or ``-`` (``application/vnd.ms`` of
+    ``application/vnd.ms-excel``). Longer types faasify sends as text anyway
+    (``image/svg`` of ``image/svg+xml``) do not count: nothing changes for them.
+    """
+    known = _known_types()
+    if media in known:
+        return []
+    text = TextTypes()
+    longer = sorted(
+        other
+        for other in known
+        if other[len(media) : len(media) + 1] in (".", "+", "-")
+        and other.startswith(media)
+        and not text.is_text(other)
+    )
+    if longer or media.partition("/")[2] not in _TREES:
+        return longer
+    return [f"{media}.*"]
+
+
 def _text_types(values: Iterable[str] | None, option: str) -> tuple[str, ...]:
     """The exact media types among ``values``; ``text/`` prefixes are dropped.
 
-    mangum and apig-wsgi match these as substrings or prefixes of the
-    Content-Type; faasify matches exact media types (parameters ignored) and
-    treats every ``text/*``, JSON, XML and ``+json``/``+xml``/``+yaml`` type as
-    text already. A prefix that is not a whole media type cannot be expressed,
-    and guessing would send binary bodies as text, so it is refused.
+    mangum matches these as substrings of the Content-Type and apig-wsgi as
+    prefixes; faasify matches exact media types (parameters ignored) and treats
+    every ``text/*``, JSON, XML and ``+json``/``+xml``/``+yaml`` type as text
+    already. A value written as a prefix (ending in ``/``, ``.``, ``-`` or
+    ``+``) cannot be expressed, and guessing would send binary bodies as text,
+    so it is refused with :class:`ValueError`. A value that reads as a whole
+    type is taken as one, exactly; when it looks cut short of longer types (see
+    :func:`_cut_short`: ``application/vnd``, ``application/vnd.ms``) a
+    :class:`UserWarning` says that those longer types are not matched.
     """
     exact: list[str] = []
     for value in values or ():
@@ -51,6 +103,17 @@ def _text_types(values: Iterable[str] | None, option: str) -> tuple[str, ...]:
                 f"{option}: {value!r} is a prefix, not a media type; faasify sends "
                 "text/* as text already and matches other types exactly: list each "
                 "full type (for example 'application/vnd.api+json')"
+            )
+        longer = [] if kind == "text" else _cut_short(media)
+        if longer:
+            warnings.warn(
+                f"{option}: {value!r} looks cut short: mangum and apig-wsgi match it "
+                f"in longer media types ({', '.join(longer[:3])}"
+                f"{', ...' if len(longer) > 3 else ''}), but faasify matches media types "
+                f"exactly, so it applies to a Content-Type of exactly {media!r} only; "
+                "list each full type to send as text",
+                UserWarning,
+                stacklevel=3,
             )
         exact.append(media)
     return tuple(exact)
@@ -100,7 +163,9 @@ def Mangum(  # named like the class it replaces
       the app builds keep it. It applies to ALB events too.
     - ``text_mime_types``: full media types are added to faasify's text types
       (mangum's list replaces its defaults; faasify's always include ``text/*``
-      and JSON). A prefix other than ``text/`` raises :class:`ValueError`.
+      and JSON). A prefix other than ``text/`` raises :class:`ValueError`;
+      a value that looks cut short of longer types (``application/vnd``)
+      warns, since mangum matched it inside them and faasify does not.
     - ``exclude_headers``: those response headers are removed from the result
       (``set-cookie`` also removes the ``cookies`` array of 2.0 responses).
     - ``custom_handlers``: no equivalent; faasify detects every AWS HTTP event
@@ -156,12 +221,15 @@ def make_lambda_handler(
       :class:`UserWarning`; text responses are sent as text either way.
     - ``non_binary_content_type_prefixes``: full media types are added to
       faasify's text types; ``text/`` is text already; another prefix raises
-      :class:`ValueError`.
+      :class:`ValueError`, and a value that looks cut short of longer types
+      (``application/vnd.ms``) warns.
 
     The app finds the event and context under apig-wsgi's environ keys
     (``apig_wsgi.full_event``, ``apig_wsgi.context``,
-    ``apig_wsgi.request_context``) as well as faasify's. Other keywords are
-    faasify's own handler options.
+    ``apig_wsgi.request_context``) as well as faasify's: it is called through a
+    small wrapper that sets them. The handler's ``app`` is ``wsgi_app`` itself,
+    as with :func:`faasify.handler`; ``handler.hosted.app`` is the wrapper.
+    Other keywords are faasify's own handler options.
     """
     if binary_support is False:
         warnings.warn(
@@ -175,4 +243,6 @@ def make_lambda_handler(
     extra = _text_types(non_binary_content_type_prefixes, "non_binary_content_type_prefixes")
     options.setdefault("text_mime_types", extra)
     options.setdefault("kind", "wsgi")
-    return LambdaHandler(_with_apig_wsgi_keys(wsgi_app), **options)
+    handler = LambdaHandler(_with_apig_wsgi_keys(wsgi_app), **options)
+    handler.app = wsgi_app  # what the user passed, not the environ-key wrapper
+    return handler

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import warnings
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -132,6 +133,47 @@ def test_mangum_text_mime_types_refuse_a_prefix_they_cannot_express() -> None:
     Mangum(starlette_app(), text_mime_types=["text/"], handle_signals=False).close()
 
 
+@pytest.mark.parametrize(
+    ("value", "longer"),
+    [
+        ("application/vnd", "application/vnd.ms-excel"),  # a registration tree alone
+        ("application/x", "application/x-bcpio"),
+        ("application/vnd.ms", "application/vnd.ms-excel"),  # cut before a '-'
+    ],
+)
+def test_a_media_type_cut_short_warns_that_longer_types_are_not_matched(
+    value: str, longer: str
+) -> None:
+    with pytest.warns(UserWarning, match="looks cut short") as record:
+        h = Mangum(starlette_app(), text_mime_types=[value], handle_signals=False)
+    h.close()
+    assert longer in str(record[0].message)
+    assert record[0].filename == __file__  # points at the caller's line
+    with pytest.warns(UserWarning, match=f"exactly '{value}' only"):
+        make_lambda_handler(
+            flask_app(), non_binary_content_type_prefixes=[value], handle_signals=False
+        )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "application/vnd.oai.openapi",  # not a known type, but nothing known continues it
+        "application/csv",
+        "application/json",
+        "application/x-troff",  # a known type, though others continue it
+        "image/svg",  # only image/svg+xml continues it, and that is text already
+        "font/woff",  # font/woff2 continues it, but not after '.', '+' or '-'
+        "text/htm",  # every text/* is text already
+    ],
+)
+def test_whole_media_types_are_taken_exactly_without_a_warning(value: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = Mangum(starlette_app(), text_mime_types=[value], handle_signals=False)
+    h.close()
+
+
 @pytest.mark.parametrize("fixture", ["apigw-rest-v1", "http-api-v2", "alb-multi-value", "alb"])
 def test_mangum_exclude_headers_removes_them_from_every_response_shape(fixture: str) -> None:
     h = Mangum(
@@ -213,7 +255,9 @@ def test_apig_wsgi_environ_keys_are_there() -> None:
 
     event = load_event("apigw-rest-v1")
     context = object()
-    make_lambda_handler(app, handle_signals=False)(event, context)
+    h = make_lambda_handler(app, handle_signals=False)
+    assert h.app is app  # the user's app, as with faasify.handler, not the key wrapper
+    h(event, context)
     assert seen["apig_wsgi.full_event"] is event
     assert seen["apig_wsgi.context"] is context
     assert seen["apig_wsgi.request_context"] is event["requestContext"]
