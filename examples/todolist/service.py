@@ -15,7 +15,6 @@ a page by offset (``todo_page``) and the user's total (``todo_count``).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,11 +54,18 @@ def queries() -> list[NamedQuery]:
 def build_service(
     settings: Settings,
     *,
-    rate: int = 50,
-    burst: int = 100,
+    rate: int | None = None,
+    burst: int | None = None,
     pool_size: int = 5,
 ) -> Service:
-    """The service over ``settings.database_url``, ``rate`` requests a second per user."""
+    """The service over ``settings.database_url``, ``rate`` requests a second per user.
+
+    ``rate`` and ``burst`` default to the settings' (``TODO_RATE``, ``TODO_BURST``), so
+    every way of starting the service, uvicorn or ``python -m examples.todolist``,
+    honours them.
+    """
+    rate = settings.rate if rate is None else rate
+    burst = settings.burst if burst is None else burst
     limiter: RateLimiter
     if settings.redis_url:
         from redis.asyncio import Redis
@@ -99,11 +105,7 @@ def __getattr__(name: str) -> Any:
     """``service`` and ``app`` (``uvicorn examples.todolist.service:app``), built from the
     environment on first access, so that importing :func:`build_service` builds nothing."""
     if name in ("service", "app"):
-        built = build_service(
-            Settings.from_env(),
-            rate=int(os.environ.get("TODO_RATE", "50")),
-            burst=int(os.environ.get("TODO_BURST", "100")),
-        )
+        built = build_service(Settings.from_env())
         globals().update(service=built, app=built.app)
         return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -48,18 +48,34 @@ class Settings:
     baas_retries: int = 2
     #: Seconds every call to the BaaS service may take.
     baas_timeout: float = 5.0
+    #: The data service's limit: requests a second per user (``TODO_RATE``) ...
+    rate: int = 50
+    #: ... and how many it lets through at once after a quiet spell (``TODO_BURST``).
+    burst: int = 100
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"TODO_STAGE must be one of {', '.join(STAGES)}, not {self.stage!r}")
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
+        for name in ("rate", "burst"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TODO_{name.upper()} must be at least 1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``TODO_STAGE``, ``DATABASE_URL``, ``REDIS_URL``,
-        ``TODO_BAAS_URL`` and ``TODO_SECRET``."""
+        ``TODO_BAAS_URL``, ``TODO_SECRET``, ``TODO_RATE`` and ``TODO_BURST``."""
         env = os.environ if environ is None else environ
+
+        def whole(name: str, default: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            if not (raw.isascii() and raw.isdigit()):
+                raise ValueError(f"{name} must be a whole number, not {raw!r}")
+            return int(raw)
+
         secret = env.get("TODO_SECRET") or DEV_SECRET
         if secret == DEV_SECRET:
             logger.warning("TODO_SECRET is not set: login tokens use the development secret")
@@ -69,6 +85,8 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             baas_url=env.get("TODO_BAAS_URL", "http://127.0.0.1:8001"),
             secret=secret,
+            rate=whole("TODO_RATE", cls.rate),
+            burst=whole("TODO_BURST", cls.burst),
         )
 
     def but(self, **changes: object) -> Settings:

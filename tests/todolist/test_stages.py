@@ -83,6 +83,34 @@ def test_the_services_429_reaches_the_user_with_retry_after(
         service.stop()
 
 
+def test_the_service_takes_its_limits_from_todo_rate_and_todo_burst(sqlite_file: str) -> None:
+    """``python -m examples.todolist`` builds the service with ``build_service(settings)``
+    and no limits of its own: the environment's reach it through the settings."""
+    env = {"TODO_RATE": "1", "TODO_BURST": "3", "DATABASE_URL": sqlite_file, "TODO_SECRET": SECRET}
+    settings = Settings.from_env(env).but(stage="baas")
+    assert (settings.rate, settings.burst) == (1, 3)
+    service = ServiceThread(settings)  # build_service(settings), as the local runner calls it
+    fn = Instance("flask", settings.but(baas_url=service.url, baas_retries=0))
+    try:
+        token = fn.login()
+        statuses = [fn.request("GET", "/api/todos", token=token).status for _ in range(6)]
+        # Listing costs no more than one call here; the burst lets three through at once.
+        assert statuses[:3] == [200, 200, 200], statuses
+        assert 429 in statuses[3:], statuses  # one token a second: the next ones wait
+    finally:
+        fn.close()
+        service.stop()
+
+
+def test_rate_settings_default_and_refuse_nonsense() -> None:
+    assert (Settings.from_env({}).rate, Settings.from_env({}).burst) == (50, 100)
+    for name, raw in (("TODO_RATE", "fast"), ("TODO_BURST", "-1"), ("TODO_RATE", "\u00b2")):
+        with pytest.raises(ValueError, match=name):
+            Settings.from_env({name: raw})
+    with pytest.raises(ValueError, match="TODO_RATE must be at least 1"):
+        Settings.from_env({"TODO_RATE": "0"})
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_an_unreachable_service_is_a_503_with_retry_after(framework: str) -> None:
     sock = free_socket()  # bound, never listening: connections are refused
