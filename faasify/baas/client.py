@@ -29,7 +29,7 @@ import copy
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -263,6 +263,15 @@ class Client:
         headers = _write_headers(idempotency_key)
         self._call("DELETE", f"/v1/{collection}/{item_id}", headers=headers)
 
+    def delete_many(
+        self, collection: str, item_ids: Sequence[Any], *, idempotency_key: str | None = None
+    ) -> None:
+        """Delete all of ``item_ids`` or none of them (one request, one transaction):
+        :class:`NotFound` if any is missing, and then nothing was deleted."""
+        headers = _write_headers(idempotency_key)
+        params = [("id", str(item_id)) for item_id in item_ids]
+        self._call("DELETE", f"/v1/{collection}", params=params, headers=headers)
+
     def close(self) -> None:
         self._http.close()
 
@@ -360,6 +369,14 @@ class AsyncClient:
     ) -> None:
         headers = _write_headers(idempotency_key)
         await self._call("DELETE", f"/v1/{collection}/{item_id}", headers=headers)
+
+    async def delete_many(
+        self, collection: str, item_ids: Sequence[Any], *, idempotency_key: str | None = None
+    ) -> None:
+        """Delete all of ``item_ids`` or none; see :meth:`Client.delete_many`."""
+        headers = _write_headers(idempotency_key)
+        params = [("id", str(item_id)) for item_id in item_ids]
+        await self._call("DELETE", f"/v1/{collection}", params=params, headers=headers)
 
     async def aclose(self) -> None:
         await self._http.aclose()

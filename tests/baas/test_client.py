@@ -65,6 +65,31 @@ def test_sync_client_crud_and_typed_errors(base_url: str) -> None:
     bob.close()
 
 
+def test_delete_many_all_or_none_sync_and_async(base_url: str) -> None:
+    alice = Client(base_url, api_key=ALICE)
+    ids = [alice.create("todos", {"text": f"bulk {i}"})["id"] for i in range(4)]
+
+    def mine() -> set[int]:
+        return {i["id"] for i in alice.list("todos", limit=50)["items"]}
+
+    with pytest.raises(NotFound):
+        alice.delete_many("todos", [ids[0], 987_654])
+    assert set(ids) <= mine()  # nothing deleted
+    alice.delete_many("todos", ids[:2])
+    assert not set(ids[:2]) & mine()
+
+    async def rest() -> None:
+        client = AsyncClient(base_url, api_key=ALICE)
+        try:
+            await client.delete_many("todos", ids[2:])
+        finally:
+            await client.aclose()
+
+    asyncio.run(rest())
+    assert not set(ids) & mine()
+    alice.close()
+
+
 def test_async_client_crud(base_url: str) -> None:
     async def scenario() -> dict[str, Any]:
         client = AsyncClient(base_url, api_key=ALICE)
