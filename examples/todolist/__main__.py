@@ -1,6 +1,7 @@
 """Run the whole todolist on one machine: ``python -m examples.todolist``.
 
-* the todo data service (uvicorn, port 8001), which owns the database;
+* the todo data service (uvicorn, on a free port unless ``--service-port`` names
+  one), which owns the database;
 * the function (Flask or FastAPI) behind a local HTTP endpoint on port 8000,
   called through ``faasify.handler`` with API Gateway HTTP API events, one
   request at a time as a Lambda instance serves them;
@@ -47,6 +48,17 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         raise _Stop()
 
 
+class _CannotListen(Exception):
+    """A port that cannot be had: said in one line, with the option that picks another."""
+
+    def __init__(self, host: str, port: int, option: str, error: OSError) -> None:
+        reason = error.strerror or str(error)
+        super().__init__(
+            f"cannot listen on {host}:{port} ({reason}): choose another port with {option}"
+            " (0 picks a free one)"
+        )
+
+
 def _start_service(settings: Settings, host: str, port: int) -> tuple[Any, threading.Thread, str]:
     """The data service on uvicorn in a thread, started and answering."""
     import uvicorn
@@ -55,7 +67,11 @@ def _start_service(settings: Settings, host: str, port: int) -> tuple[Any, threa
 
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise _CannotListen(host, port, "--service-port", exc) from None
     url = f"http://{host}:{sock.getsockname()[1]}"
     service = build_service(settings)
     server = uvicorn.Server(uvicorn.Config(service.app, log_level="warning"))
@@ -72,13 +88,24 @@ def _start_service(settings: Settings, host: str, port: int) -> tuple[Any, threa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.todolist", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.todolist",
+        description=__doc__,
+        # The description's list stays a list.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--stage", choices=STAGES, help="default: TODO_STAGE, else baas")
     parser.add_argument("--framework", choices=["flask", "fastapi"], default="flask")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="the function's port (0: any)")
-    parser.add_argument("--service-port", type=int, default=8001, help="the data service's port")
+    parser.add_argument(
+        "--service-port", type=int, default=0, help="the data service's port (default 0: any)"
+    )
     args = parser.parse_args(argv)
+    # A shell starts a background job (`... &` in a script) with SIGINT ignored, and
+    # Python then installs no handler of its own: put Ctrl-C's back, so that SIGINT
+    # stops the demo however it was started.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # No line per request: neither the local endpoint's nor the data-service client's.
     for noisy in ("faasify.local", "httpx"):
@@ -89,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env().but(stage=args.stage or os.environ.get("TODO_STAGE", "baas"))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     server = thread = http = fn = None
+    serving = False
     try:
         server, thread, service_url = _start_service(settings, args.host, args.service_port)
         settings = settings.but(baas_url=service_url)
@@ -101,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from examples.todolist.fastapi_app import create_app  # type: ignore[assignment]
         fn = faasify.handler(create_app(settings), handle_signals=False)
-        http = make_server(fn, args.host, args.port)
+        try:
+            http = make_server(fn, args.host, args.port)
+        except OSError as exc:
+            raise _CannotListen(args.host, args.port, "--port (make demo PORT=...)", exc) from None
         url = f"http://{args.host}:{http.server_port}/"
         print(
             f"todolist ({settings.stage} stage, {args.framework}) at {url}\n"
@@ -109,12 +140,17 @@ def main(argv: list[str] | None = None) -> int:
             "  Ctrl-C stops it",
             flush=True,
         )
+        serving = True
         _serving.append(http)
         http.serve_forever()
     except (KeyboardInterrupt, _Stop):
         pass
+    except _CannotListen as exc:
+        print(f"python -m examples.todolist: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         _serving.clear()
         if http is not None:
             http.server_close()
@@ -123,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None and thread is not None:
             server.should_exit = True
             thread.join(timeout=10)
-        print("todolist stopped", flush=True)
+        if serving:
+            print("todolist stopped", flush=True)
     return 0
 
 

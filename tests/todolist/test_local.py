@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,10 @@ def call(method: str, url: str, payload: Any = None, token: str | None = None) -
         request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read() or b"null")
+
+
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +70,8 @@ def test_runs_the_whole_example_and_stops_cleanly(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As a script's `... &` starts it: SIGINT ignored. SIGINT must stop it all the same.
+        preexec_fn=ignore_sigint,
     )
     try:
         assert process.stdout is not None
@@ -102,3 +109,48 @@ def test_runs_the_whole_example_and_stops_cleanly(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("option", ["--service-port", "--port"])
+def test_a_taken_port_is_one_line_naming_the_option_not_a_traceback(
+    tmp_path: Path, option: str
+) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = str(taken.getsockname()[1])
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'todos.db'}",
+        "TODO_SECRET": "local-run-secret-0123456789abcdefgh",
+    }
+    ports = {"--port": "0", "--service-port": "0", option: port}
+    command = [sys.executable, "-m", "examples.todolist", "--stage", "stateful"]
+    try:
+        done = subprocess.run(
+            [*command, *(part for pair in ports.items() for part in pair)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"python -m examples.todolist: cannot listen on 127.0.0.1:{port}")
+    assert f"choose another port with {option}" in line
+    assert "todolist stopped" not in done.stdout  # it never served
+
+
+def test_help_keeps_the_descriptions_list(capsys: pytest.CaptureFixture[str]) -> None:
+    from examples.todolist.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "\n* the function (Flask or FastAPI)" in out
+    assert "\n* the page, served by the function" in out
