@@ -330,7 +330,8 @@ class BaaSStore:
             result = call(*args, **kwargs)
             return await result if self._awaits else result
         except ServiceNotFound:
-            raise NotFound(int(args[1]) if len(args) > 1 else 0) from None
+            named = args[1] if len(args) > 1 and not isinstance(args[1], list) else 0
+            raise NotFound(int(named)) from None
         except Throttled as exc:  # 429, and 502/503/504 (ServiceUnavailable)
             detail = "too many requests" if exc.status == 429 else "the data service is busy"
             raise Unavailable(
@@ -369,12 +370,16 @@ class BaaSStore:
         return Todo.from_row(item, user.name)
 
     async def delete(self, user: User, ids: list[int]) -> None:
-        # The service deletes one item per call: check them all first, so that an
-        # unknown id among them changes nothing.
-        for todo_id in dict.fromkeys(ids):
-            await self._call(user, "get", self.collection, todo_id)
-        for todo_id in dict.fromkeys(ids):
-            await self._call(user, "delete", self.collection, todo_id)
+        # One request, one transaction on the service: all of them or none, even
+        # when the call fails half way (a 429, a timeout) and is retried.
+        unique = list(dict.fromkeys(ids))
+        try:
+            await self._call(user, "delete_many", self.collection, unique)
+        except NotFound:
+            # Nothing was deleted; name the first id that is missing.
+            for todo_id in unique:
+                await self._call(user, "get", self.collection, todo_id)
+            raise
 
     async def close(self) -> None:
         if self._awaits:
