@@ -1,11 +1,10 @@
-"""MkDocs hook: keep the nav buildable while some of its pages are still being written.
+"""MkDocs hook: a nav entry naming a folder (``deploy/``) lists the pages it holds.
 
-The nav in ``mkdocs.yml`` lists every page the site is meant to have. A few of
-them (the todolist walkthrough and its deploy guides) are written alongside the
-rest; ``mkdocs build --strict`` fails on a nav entry whose file does not exist,
-so this hook drops exactly those entries while they are missing, and expands a
-directory entry (``deploy/``) into the pages it holds. Every other nav entry is
-checked as usual.
+The nav in ``mkdocs.yml`` names the deploy guides by their folder, so that a new
+guide appears in the site without a nav edit. This hook expands such an entry
+into one entry per page, titled by the page's first heading. Every other nav
+entry is left for ``mkdocs build --strict`` to check: a page that is missing
+fails the build, and so does a folder entry with no page in it.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from typing import Any
 
 from griffe import Extension
 
-#: Nav entries that may be absent at build time; nothing else is dropped.
-OPTIONAL = frozenset({"todolist.md", "package.md", "deploy/"})
+#: Nav entries that may be absent at build time and are then dropped: none. Every
+#: page the nav names exists, and --strict is to say so when one goes missing.
+OPTIONAL: frozenset[str] = frozenset()
 
 
 def _page_title(page: Path) -> str:
@@ -42,21 +42,21 @@ def _resolve(item: Any, docs: Path) -> Any:
 
 
 def _resolve_path(title: str | None, path: str, docs: Path) -> Any:
-    if path not in OPTIONAL:
-        return path if title is None else {title: path}
-    if path.endswith("/"):
+    if path.endswith("/") and "://" not in path:
         pages = sorted((docs / path).glob("*.md")) if (docs / path).is_dir() else []
         if not pages:
-            return None
+            if path in OPTIONAL:
+                return None
+            raise ValueError(f"the nav entry {path!r} names a folder with no pages in docs/")
         entries = [{_page_title(p): p.relative_to(docs).as_posix()} for p in pages]
         return {title or path.rstrip("/"): entries}
-    if not (docs / path).is_file():
+    if path in OPTIONAL and not (docs / path).is_file():
         return None
     return path if title is None else {title: path}
 
 
 def on_config(config: Any, **_: Any) -> Any:
-    """Drop or expand the optional nav entries according to what is on disk."""
+    """Expand folder entries into their pages (and drop any OPTIONAL entry not on disk)."""
     docs = Path(config["docs_dir"])
     if config["nav"]:
         config["nav"] = [n for n in (_resolve(item, docs) for item in config["nav"]) if n]
