@@ -93,9 +93,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from faasify.local.runtime import Scaler, create_app
+        from faasify.local.runtime import Scaler, create_app
+    except ImportError as exc:
+        print(
+            f"faasify local needs the 'local' extra ({exc.name} is missing): "
+            "pip install 'faasify[local]'",
+            file=sys.stderr,
+        )
+        return 2
 
     scaler = Scaler(
         args.handler,

@@ -92,3 +92,16 @@ def test_cli_invoke_prints_the_handler_result(tmp_path: Path) -> None:
     result = json.loads(completed.stdout)
     assert result["statusCode"] == 200
     assert json.loads(result["body"])["lifespan_startups"] == 1
+
+
+def test_cli_local_without_its_extra_says_what_to_install() -> None:
+    probe = (
+        "import sys; sys.modules['uvicorn'] = None; "  # as if the extra were not installed
+        "from faasify.cli import main; raise SystemExit(main(['local', 'app:handler']))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert completed.returncode == 2
+    assert "pip install 'faasify[local]'" in completed.stderr
+    assert "Traceback" not in completed.stderr
