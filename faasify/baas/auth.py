@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +18,8 @@ from typing import Any, Protocol
 from starlette.requests import HTTPConnection
 
 from faasify.baas.problems import Problem
+
+logger = logging.getLogger("faasify.baas")
 
 __all__ = ["APIKeys", "Authenticator", "JWTAuth", "Principal", "hash_api_key"]
 
@@ -92,9 +95,16 @@ class JWTAuth:
                 audience=self._audience,
                 options={"require": ["exp", self._owner_claim]},
             )
-        except jwt.PyJWTError as exc:
+        except jwt.ExpiredSignatureError:
             raise Problem(
-                401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
+                401, "the token has expired", headers={"WWW-Authenticate": "Bearer"}
+            ) from None
+        except jwt.PyJWTError as exc:
+            # The library's reason is logged, not sent: it describes the check
+            # that failed, which helps whoever forges tokens more than the caller.
+            logger.info("bearer token refused: %s", exc)
+            raise Problem(
+                401, "the token is not valid", headers={"WWW-Authenticate": "Bearer"}
             ) from None
         owner = str(claims[self._owner_claim])
         tenant = str(claims.get(self._tenant_claim, owner))

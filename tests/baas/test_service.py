@@ -410,3 +410,20 @@ def test_a_value_out_of_the_columns_range_is_a_422(client: TestClient) -> None:
     assert wide.headers["content-type"].startswith(
         "application/json" if wide.status_code == 200 else "application/problem+json"
     )
+
+
+def test_refused_tokens_say_why_without_the_librarys_words(client: TestClient) -> None:
+    import jwt
+
+    expired = jwt.encode({"sub": "alice", "exp": int(time.time()) - 60}, JWT_SECRET)
+    forged = jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, "another-" + JWT_SECRET)
+    answers = [
+        client.get("/v1/todos", headers={"Authorization": f"Bearer {token}"})
+        for token in (expired, forged)
+    ]
+    assert [a.status_code for a in answers] == [401, 401]
+    assert [a.json()["detail"] for a in answers] == [
+        "the token has expired",
+        "the token is not valid",
+    ]
+    assert all(a.headers["WWW-Authenticate"] == "Bearer" for a in answers)
