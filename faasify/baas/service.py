@@ -249,11 +249,13 @@ class Service:
             options.setdefault("max_overflow", 0)
             options.setdefault("pool_timeout", pool_timeout)
         self._pooler = pooler
+        self._transaction_level = (
+            "SERIALIZABLE" if self.database_url.startswith("sqlite") else "READ COMMITTED"
+        )
         if pooler is not None:
             _configure_for_pooler(pooler, self.database_url, options)
         self._engine_options = options
         self.engine: AsyncEngine | None = None
-        self._autocommit: AsyncEngine | None = None
         if idempotency_ttl <= 0:
             raise ValueError(f"idempotency_ttl must be positive, not {idempotency_ttl!r}")
         self.idempotency = IdempotencyKeys()
@@ -323,10 +325,13 @@ class Service:
             if self.redis_url:
                 self.redis = _open_redis(self.redis_url)
                 stack.push_async_callback(self._close_redis)
-            self.engine = create_async_engine(self.database_url, **self._engine_options)
+            options = dict(self._engine_options)
+            if not self._pooler:
+                # Connections run in autocommit unless a write asks for a
+                # transaction (see _connection): most requests are one statement.
+                options.setdefault("isolation_level", "AUTOCOMMIT")
+            self.engine = create_async_engine(self.database_url, **options)
             stack.push_async_callback(self._close_engine)
-            # The same pool, its connections lent in autocommit (reset on return).
-            self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             await self._create_own_tables()
             purger = asyncio.create_task(self._purge_keys_forever())
             stack.push_async_callback(_cancelled, purger)
@@ -354,7 +359,7 @@ class Service:
     async def _close_engine(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
-        self.engine = self._autocommit = None
+        self.engine = None
 
     async def _close_redis(self) -> None:
         if self.redis is not None:
@@ -453,11 +458,18 @@ class Service:
                 # transaction: asyncpg prepares a statement and runs it in two
                 # exchanges, and outside one the pooler may hand the second to
                 # another server connection.
-                if transaction or self._pooler or self._autocommit is None:
+                if self._pooler:
                     async with engine.begin() as conn:
                         yield conn
+                elif transaction:
+                    # The pool lends connections in autocommit; this one leaves it
+                    # for the transaction and is set back when it is returned.
+                    async with engine.connect() as conn:
+                        await conn.execution_options(isolation_level=self._transaction_level)
+                        async with conn.begin():
+                            yield conn
                 else:
-                    async with self._autocommit.connect() as conn:
+                    async with engine.connect() as conn:
                         yield conn
         except (Problem, ThrottledError):
             self.breaker.success()  # the database answered; the request was refused
