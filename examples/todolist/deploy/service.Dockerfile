@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv
 COPY pyproject.toml README.md LICENSE ./
 COPY faasify ./faasify
-RUN pip install '.[baas]'
+RUN pip install '.[baas]' 'uvicorn[standard]>=0.30'
 COPY examples/__init__.py ./examples/__init__.py
 COPY examples/todolist ./examples/todolist
 
