@@ -22,7 +22,6 @@ import math
 import os
 import random
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -55,6 +54,7 @@ from faasify.baas.throttle import (
     ThrottledError,
     throttle_error_handler,
 )
+from faasify.pools.sqlalchemy import pooler_safe_asyncpg_args
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -119,22 +119,18 @@ def _is_bad_value(exc: DBAPIError) -> bool:
 def _configure_for_pooler(pooler: str, url: str, options: dict[str, Any]) -> None:
     """Make asyncpg safe behind PgBouncer (transaction mode) or RDS Proxy.
 
-    A transaction-mode pooler hands each transaction to whichever server
-    connection is free, so a statement prepared on one may be missing (or
-    exist under the same name) on the next: asyncpg's statement caches are
-    turned off and every prepared statement gets a unique name. The service
-    never sends asyncpg's reset query (``RESET ALL; UNLISTEN *; ...``, which
-    pins RDS Proxy sessions): its pool is SQLAlchemy's, which ends a checkout
-    with a plain ROLLBACK.
+    The driver settings are :func:`faasify.pools.sqlalchemy.pooler_safe_asyncpg_args`,
+    the ones ``SQLAlchemyPool(pgbouncer=True)`` uses. The service never sends
+    asyncpg's reset query (``RESET ALL; UNLISTEN *; ...``, which pins RDS Proxy
+    sessions): its pool is SQLAlchemy's, which ends a checkout with a plain
+    ROLLBACK.
     """
     if pooler not in ("pgbouncer", "rds-proxy"):
         raise ValueError(f"pooler must be 'pgbouncer' or 'rds-proxy', not {pooler!r}")
     if "+asyncpg" not in url:
         return
     connect_args = dict(options.get("connect_args") or {})
-    connect_args.setdefault("statement_cache_size", 0)
-    connect_args.setdefault("prepared_statement_cache_size", 0)
-    connect_args.setdefault("prepared_statement_name_func", _unique_statement_name)
+    pooler_safe_asyncpg_args(connect_args)
     options["connect_args"] = connect_args
 
 
@@ -159,10 +155,6 @@ async def _cancelled(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(BaseException):
         await task
-
-
-def _unique_statement_name() -> str:
-    return f"__faasify_{uuid.uuid4().hex}__"
 
 
 def _json_content(schema: dict[str, Any]) -> dict[str, Any]:

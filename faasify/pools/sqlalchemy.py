@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from typing import Any
 
 from faasify._exceptions import PoolError
@@ -26,6 +27,25 @@ from faasify.pools._stats import PoolStats
 __all__ = ["SQLAlchemyPool"]
 
 _ASYNC_DRIVERS = ("+asyncpg", "+aiosqlite", "+psycopg_async", "+aiomysql", "+asyncmy")
+
+
+def pooler_safe_asyncpg_args(connect_args: dict[str, Any]) -> None:
+    """Make SQLAlchemy's asyncpg driver safe behind PgBouncer (transaction mode)
+    or RDS Proxy, in place.
+
+    Such a pooler hands each transaction to whichever server connection is free,
+    so a statement prepared on one may be missing on the next, or exist there
+    under the same name (the driver numbers statements per client connection):
+    the statement caches are turned off and each prepared statement gets a
+    unique name.
+    """
+    connect_args.setdefault("statement_cache_size", 0)
+    connect_args.setdefault("prepared_statement_cache_size", 0)
+    connect_args.setdefault("prepared_statement_name_func", _unique_statement_name)
+
+
+def _unique_statement_name() -> str:
+    return f"__faasify_{uuid.uuid4().hex}__"
 
 
 def _connection_is_dead(dbapi_connection: Any) -> bool | None:
@@ -86,8 +106,7 @@ class SQLAlchemyPool:
             if "+asyncpg" in url:
                 connect_args.setdefault("timeout", connect_timeout)
                 if pgbouncer:
-                    connect_args.setdefault("statement_cache_size", 0)
-                    connect_args.setdefault("prepared_statement_cache_size", 0)
+                    pooler_safe_asyncpg_args(connect_args)
             else:
                 connect_args.setdefault("connect_timeout", max(1, round(connect_timeout)))
                 if pgbouncer:
