@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from tests.todolist.test_page import CHROMIUM_ARGS, WAIT_MS, Deployment, Page, _chromium
+from tests.todolist.test_page import WAIT_MS, Deployment, Page, launched_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "todolist-demo"
@@ -116,20 +116,7 @@ class DemoPage(Page):
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium, up before the demo starts, as a newcomer's browser already is."""
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("Chromium is not installed: apt-get install chromium (or set CHROMIUM_PATH)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed: pip install -e '.[dev]'")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots only
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launched_chromium(ARTIFACTS)
 
 
 @pytest.mark.browser

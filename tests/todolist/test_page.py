@@ -73,9 +73,9 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for these tests; each test opens its own context."""
+def launched_chromium(artifacts: Path) -> Iterator[Any]:
+    """Headless Chromium for a test module, skipping with a reason when it (or
+    Playwright) is missing; ``artifacts`` is emptied for this run's screenshots."""
     executable = _chromium()
     if executable is None:
         pytest.skip(
@@ -86,13 +86,19 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("the playwright package is not installed: pip install -e '.[dev]'")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots only
+    shutil.rmtree(artifacts, ignore_errors=True)  # this run's screenshots only
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for these tests; each test opens its own context."""
+    yield from launched_chromium(ARTIFACTS)
 
 
 # -- the servers ---------------------------------------------------------------------------
