@@ -231,7 +231,7 @@ def test_rate_limit_holds_across_two_service_processes(
 
 
 @pytest.mark.redis
-def test_redis_url_shares_kept_reads_between_instances(redis_url: str) -> None:
+def test_redis_url_keeps_reads_in_redis_and_closes_its_client(redis_url: str) -> None:
     table = todos_table(f"todos_{uuid.uuid4().hex[:8]}")
     service = make_service("sqlite+aiosqlite:///:memory:", table, redis_url=redis_url)
     assert isinstance(service.read_cache, RedisReadCache)
