@@ -23,8 +23,8 @@ from typing import Any
 
 from benchmarks.workload import WORKLOADS, Workload, asgi_scope, wsgi_environ
 from faasify import handler
+from faasify.adapters.aws.events import read_result
 from faasify.local.context import LocalContext
-from faasify.local.events import read_result
 
 __all__ = ["CANDIDATES", "CONTEXT", "FLOOR_SPEC_VERSION", "Candidate", "Prepared"]
 

@@ -13,7 +13,7 @@ happens once. ``PYTHONHASHSEED=0`` keeps dict and set layouts the same run to ru
 
 The request is the wall-clock suite's, plus a cookie: a dozen headers, a
 query string, and for POST a ~1 KB JSON body. Each shape's event is built from
-that one description by :mod:`faasify.local.events`, as the local runtime
+that one description by :mod:`faasify.adapters.aws.events`, as the local runtime
 builds it; the floor is the app called with a ready scope or environ, so
 ``candidate / floor`` is what the adapter adds, as a factor. Each candidate's
 answer is checked before counting: one that fails is reported as failing, not
@@ -85,7 +85,7 @@ class Count:
 def _workloads(method: str, shapes: Sequence[str]) -> dict[str, Any]:
     """The suite's workload for ``method``, with a cookie, as an event of each shape."""
     from benchmarks.workload import SOURCE_IP, WORKLOADS
-    from faasify.local.events import build_event
+    from faasify.adapters.aws.events import build_event
 
     base = WORKLOADS[method]
     headers = (*base.headers, _COOKIE)

@@ -65,7 +65,7 @@ def _profile(label: str, fn: Callable[[], Any], invokes: int, top: int) -> None:
 def _attribute(app: Any, floor: Callable[[], Any], event: dict[str, Any]) -> None:
     lambda_handler = handler(app)
     try:
-        from faasify.adapters.events import detect_source
+        from faasify.adapters.aws.codecs import detect_source
 
         source = detect_source(event)
         options = lambda_handler._options

@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from faasify import handler
-from faasify.local.events import build_event
+from faasify.adapters.aws.events import build_event
 
 
 def say(text: str) -> None:

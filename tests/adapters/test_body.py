@@ -6,18 +6,19 @@ import base64
 
 import pytest
 
-from faasify.adapters._body import (
+from faasify import MalformedEventError
+from faasify.adapters.aws.codecs._maps import (
+    response_headers_single,
+    set_cookie_variants,
+    status_description,
+)
+from faasify.core.body import (
     TextTypes,
     content_headers,
     decode_event_body,
     encode_response_body,
 )
-from faasify.adapters.events._common import (
-    response_headers_single,
-    server_and_scheme,
-    set_cookie_variants,
-    status_description,
-)
+from faasify.core.headers import origin
 
 
 @pytest.mark.parametrize("body", [None, "", b""])
@@ -33,9 +34,10 @@ def test_base64_flag_decides_not_the_content() -> None:
 
 
 @pytest.mark.parametrize("bad", ["not base64!", "abc", 123])
-def test_bad_bodies_raise_value_errors(bad: object) -> None:
-    with pytest.raises(ValueError, match="body"):
+def test_bad_bodies_are_malformed_events_naming_the_body(bad: object) -> None:
+    with pytest.raises(MalformedEventError, match="body") as caught:
         decode_event_body(bad, True)
+    assert caught.value.field == "body"
 
 
 @pytest.mark.parametrize(
@@ -123,10 +125,10 @@ def test_single_value_headers_join_repeats_but_not_cookies() -> None:
         ([], (("localhost", 443), "https")),
     ],
 )
-def test_server_and_scheme_follow_forwarding_headers(
+def test_origin_follows_forwarding_headers(
     headers: list[tuple[str, str]], expected: object
 ) -> None:
-    assert server_and_scheme(headers) == expected
+    assert origin(headers) == expected
 
 
 def test_status_description() -> None:

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import pytest
 
 from faasify import LambdaHandler, handler
-from faasify.local.events import EVENT_FORMATS, build_event, read_result
+from faasify.adapters.aws.events import EVENT_FORMATS, build_event, read_result
 from tests.apps import BINARY, FRAMEWORKS
 
 _handlers: dict[tuple[str, tuple[tuple[str, Any], ...]], LambdaHandler] = {}

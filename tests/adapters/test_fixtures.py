@@ -10,35 +10,36 @@ from typing import Any
 import pytest
 
 from faasify import UnsupportedEventError, handler
-from faasify.adapters._body import TextTypes
-from faasify.adapters.events import EventOptions, detect_source
-from faasify.local.events import read_result
+from faasify.adapters.aws.codecs import AwsCodecs, CodecOptions
+from faasify.adapters.aws.events import read_result
+from faasify.core.body import TextTypes
 from tests.apps import flask_app, starlette_app
 from tests.conftest import load_event
 
-OPTIONS = EventOptions(text_types=TextTypes())
+CODECS = AwsCodecs(CodecOptions(text_types=TextTypes()))
+detect_source = CODECS.detect
 
 # fixture -> (source, method, root_path, path, query_string, cookie header, body)
 EXPECTED: dict[str, tuple[str, str, str, str, bytes, str | None, bytes]] = {
     "apigw-rest-v1": (
-        "apigw-rest", "GET", "/prod", "/hello/world", b"name=me&tag=a&tag=b",
+        "rest-v1", "GET", "/prod", "/hello/world", b"name=me&tag=a&tag=b",
         None, b"",
     ),
     "apigw-rest-v1-post-base64": (
-        "apigw-rest", "POST", "", "/upload", b"", None,
+        "rest-v1", "POST", "", "/upload", b"", None,
         base64.b64decode("iVBORw0KGgoAAAANSUhEUgD//oB/wygKDQCpEOKCrPA="),
     ),
     "http-api-v1": (
-        "apigw-http-v1", "POST", "", "/items", b"", None,
+        "http-api-v1", "POST", "", "/items", b"", None,
         b'{"name":"Widget","price":9.5,"tags":["blue","small"]}',
     ),
     "http-api-v2": (
-        "apigw-http-v2", "GET", "", "/hello/world", b"name=me&tag=a&tag=b",
+        "http-api-v2", "GET", "", "/hello/world", b"name=me&tag=a&tag=b",
         "session_id=s3ss10n-7f2c9e; theme=dark", b"",
     ),
-    "http-api-v2-stage": ("apigw-http-v2", "GET", "/dev", "/hello", b"", None, b""),
+    "http-api-v2-stage": ("http-api-v2", "GET", "/dev", "/hello", b"", None, b""),
     "http-api-v2-post-base64": (
-        "apigw-http-v2", "POST", "", "/orders", b"", None,
+        "http-api-v2", "POST", "", "/orders", b"", None,
         '{"sku":"XK-42","qty":3,"note":"gift wrap ✓"}'.encode(),
     ),
     "function-url": (
@@ -60,8 +61,8 @@ def test_fixture_decodes_to_the_clients_request(name: str) -> None:
     event = load_event(name)
     source = detect_source(event)
     assert source is not None
-    assert source.name == source_name
-    request = source.decode(event, None, OPTIONS)
+    assert source.source == source_name
+    request = source.decode(event, None)
     assert request.method == method
     assert request.root_path == root_path
     assert request.path == path
@@ -78,7 +79,7 @@ def test_fixture_decodes_to_the_clients_request(name: str) -> None:
 def test_function_url_cookie_is_not_doubled() -> None:
     """Function URLs send the Cookie header and the cookies array: use it once."""
     request = detect_source(load_event("function-url")).decode(  # type: ignore[union-attr]
-        load_event("function-url"), None, OPTIONS
+        load_event("function-url"), None
     )
     assert [v for k, v in request.headers if k == "cookie"] == [
         "csrftoken=Xy9kQ2pL; visitor=returning"
@@ -87,7 +88,7 @@ def test_function_url_cookie_is_not_doubled() -> None:
 
 def test_alb_cookie_lines_fold_into_one_header() -> None:
     event = load_event("alb-multi-value")
-    request = detect_source(event).decode(event, None, OPTIONS)  # type: ignore[union-attr]
+    request = detect_source(event).decode(event, None)  # type: ignore[union-attr]
     cookies = [v for k, v in request.headers if k == "cookie"]
     assert len(cookies) == 1
     assert "theme=light" in cookies[0]
@@ -95,7 +96,7 @@ def test_alb_cookie_lines_fold_into_one_header() -> None:
 
 def test_rest_api_keeps_repeated_header_values() -> None:
     event = load_event("apigw-rest-v1")
-    request = detect_source(event).decode(event, None, OPTIONS)  # type: ignore[union-attr]
+    request = detect_source(event).decode(event, None)  # type: ignore[union-attr]
     assert [v for k, v in request.headers if k == "x-multi"] == ["first", "second"]
 
 

@@ -18,8 +18,8 @@ from faasify import (
     handler,
     wsgi,
 )
-from faasify.adapters import detect_app_kind
-from faasify.local.events import EVENT_FORMATS, build_event, read_result
+from faasify.adapters.aws.events import EVENT_FORMATS, build_event, read_result
+from faasify.core import detect_app_kind
 from tests.apps import flask_app, starlette_app
 
 

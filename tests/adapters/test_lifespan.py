@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from faasify import LambdaHandler, LifespanStartupError, handler, wsgi
-from faasify.local.events import build_event, read_result
+from faasify.adapters.aws.events import build_event, read_result
 from tests.apps import starlette_app
 
 
@@ -195,7 +195,7 @@ def test_invoke_log_line_marks_the_cold_start_only(caplog: pytest.LogCaptureFixt
     assert "init_ms" in lines[0]
     assert "init_ms" not in lines[1]
     assert lines[0]["status"] == 200
-    assert lines[0]["source"] == "apigw-http-v2"
+    assert lines[0]["source"] == "http-api-v2"
     assert lines[1]["duration_ms"] > 0
     h.close()
 

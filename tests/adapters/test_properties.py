@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faasify import LambdaHandler, asgi, wsgi
-from faasify.local.events import EVENT_FORMATS, EventFormat, build_event, read_result
+from faasify.adapters.aws.events import EVENT_FORMATS, EventFormat, build_event, read_result
 
 
 def _report(

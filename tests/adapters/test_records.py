@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from faasify import LambdaHandler, RecordsFailedError, UnsupportedEventError, handler
-from faasify.local.events import build_event, read_result
+from faasify.adapters.aws.events import build_event, read_result
 from tests.apps import starlette_app
 from tests.conftest import load_event
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-from faasify.platforms.ironfunctions import run_default, run_hot
+from faasify.adapters.ironfunctions import run_default, run_hot
 from tests.apps import fastapi_app, flask_app
 
 

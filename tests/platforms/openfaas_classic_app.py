@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from faasify.platforms.openfaas import run_classic
+from faasify.adapters.openfaas import run_classic
 from tests.apps import fastapi_app, flask_app
 
 

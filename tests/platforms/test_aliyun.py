@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from faasify.platforms.aliyun import event_handler, http_handler
+from faasify.adapters.aliyun import event_handler, http_handler
 from tests.apps import BINARY, fastapi_app, flask_app
 
 HERE = Path(__file__).parent

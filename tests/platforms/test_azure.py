@@ -24,7 +24,7 @@ import azure.functions as func
 import pytest
 from azure.functions.http import HttpResponseConverter
 
-import faasify.platforms.azure as azure
+import faasify.adapters.azure as azure
 from faasify import ConfigurationError
 from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
 

@@ -33,7 +33,7 @@ from urllib.parse import unquote
 import pytest
 
 from faasify._exceptions import ConfigurationError
-from faasify.platforms.fn import FnHandler, handler
+from faasify.adapters.fn import FnHandler, handler
 from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -337,7 +337,7 @@ def test_a_failed_startup_is_a_generic_500_and_the_next_call_tries_again(
 
 FUNC_MODULE = """
 from faasify._exceptions import ConfigurationError
-from faasify.platforms.fn import handler as fn_handler
+from faasify.adapters.fn import handler as fn_handler
 from tests.apps import {framework}_app
 
 handler = fn_handler({framework}_app())
@@ -397,7 +397,7 @@ def _post_call(
 SERVED_MODULE = """
 from pathlib import Path
 from faasify._exceptions import ConfigurationError
-from faasify.platforms.fn import handler as fn_handler
+from faasify.adapters.fn import handler as fn_handler
 from tests.apps import flask_app
 
 handler = fn_handler(

@@ -1,7 +1,7 @@
 """Google Cloud Functions: requests through the Functions Framework's own Flask app.
 
 Each test writes a small function source to ``tmp_path`` that builds
-``entry = faasify.platforms.gcf.handler(app)``, loads it with
+``entry = faasify.adapters.gcf.handler(app)``, loads it with
 ``functions_framework.create_app`` (as ``functions-framework --target=entry``
 does) and sends requests through that app's test client.
 """
@@ -24,7 +24,7 @@ import flask
 import functions_framework
 import pytest
 
-import faasify.platforms.gcf as gcf
+import faasify.adapters.gcf as gcf
 from faasify import ConfigurationError
 from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
 
@@ -84,10 +84,10 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         APPS[key] = (app, options)
         source = tmp_path / f"{key}.py"
         source.write_text(
-            "import faasify.platforms.gcf\n"
+            "import faasify.adapters.gcf\n"
             f"from {__name__} import APPS\n"
             f"app, options = APPS[{key!r}]\n"
-            "entry = faasify.platforms.gcf.handler(app, **options)\n"
+            "entry = faasify.adapters.gcf.handler(app, **options)\n"
         )
         loaded.append(key)
         framework_app = functions_framework.create_app(  # type: ignore[no-untyped-call]
@@ -253,7 +253,7 @@ def test_a_failing_startup_answers_500_and_is_retried(
         response = client.get("/echo/x")
     assert response.status_code == 500
     assert b"database down" not in response.data
-    assert "app startup failed" in caplog.text
+    assert "the app failed to start" in caplog.text
     assert client.get("/echo/x").status_code == 200
     assert len(attempts) == 2
 

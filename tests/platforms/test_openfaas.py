@@ -28,7 +28,7 @@ from urllib.parse import unquote
 import pytest
 
 from faasify._exceptions import ConfigurationError
-from faasify.platforms.openfaas import OpenFaaSHandler, http_handler, run_classic
+from faasify.adapters.openfaas import OpenFaaSHandler, http_handler, run_classic
 from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
 
 ROOT = Path(__file__).resolve().parents[2]

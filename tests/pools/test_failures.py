@@ -93,7 +93,7 @@ def _closed_port() -> int:
 
 
 def _run(coro: object) -> object:
-    from faasify import current_instance
+    from faasify.core import current_instance
 
     return current_instance().loop.run_until_complete(coro)  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InvalidRequestError", "Request", "Response"]
+__all__ = ["BAD_REQUEST", "INTERNAL_ERROR", "Request", "Response"]
 
 
 class Request:
@@ -93,6 +93,11 @@ class Response:
         return f"<Response {self.status} ({len(self.body)} bytes)>"
 
 
-class InvalidRequestError(ValueError):
-    """A request that a runner cannot hand to the app (a header that is not a
-    string, say). Raised before the app is called; the handler answers 400."""
+#: What a client gets when the app raised or faasify failed: nothing of the error.
+INTERNAL_ERROR = Response(
+    500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error"
+)
+#: What a client gets for an event or request that cannot be read.
+BAD_REQUEST = Response(
+    400, [("Content-Type", "text/plain; charset=utf-8")], b"Bad Request: malformed event"
+)

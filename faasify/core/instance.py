@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Instance", "current_instance"]
 
-logger = logging.getLogger("faasify.instance")
+logger = logging.getLogger(__name__)
 
 _IMPORTED_AT = time.perf_counter()
 

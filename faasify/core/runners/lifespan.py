@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import LifespanShutdownError, LifespanStartupError
+from faasify._exceptions import ConfigurationError, LifespanShutdownError, LifespanStartupError
+from faasify.core.options import LifespanMode
 
 if TYPE_CHECKING:
-    from faasify.adapters.types import ASGIApp, Message
+    from faasify.core.types import ASGIApp, Message
 
 __all__ = ["LifespanCycle", "LifespanMode"]
 
-LifespanMode = Literal["auto", "on", "off"]
-
-logger = logging.getLogger("faasify.lifespan")
+logger = logging.getLogger(__name__)
 
 
 class LifespanCycle:
@@ -38,7 +37,7 @@ class LifespanCycle:
         self, app: ASGIApp, loop: asyncio.AbstractEventLoop, mode: LifespanMode = "auto"
     ) -> None:
         if mode not in ("auto", "on", "off"):
-            raise ValueError(f"lifespan must be 'auto', 'on' or 'off', not {mode!r}")
+            raise ConfigurationError(f"lifespan must be 'auto', 'on' or 'off', not {mode!r}")
         self._app = app
         self._loop = loop
         self._mode = mode

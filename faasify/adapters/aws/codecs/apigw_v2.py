@@ -16,19 +16,33 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from faasify.adapters._body import decode_event_body, encode_response_body
-from faasify.adapters.events._common import (
-    EventOptions,
-    check_str,
-    join_root,
-    server_from,
-    split_root,
-)
-from faasify.adapters.events._source import EventSource
-from faasify.adapters.http import Request, Response
+from faasify._exceptions import MalformedEventError
+from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
+from faasify.adapters.aws.codecs._maps import check_str
+from faasify.adapters.aws.codecs._schema import Field
+from faasify.core.body import decode_event_body, encode_response_body
+from faasify.core.headers import server_from
+from faasify.core.http import Request, Response
+from faasify.core.paths import mount, split_root
 
 __all__ = ["ApiGatewayV2"]
 
+_FIELDS = Field(
+    "object",
+    requestContext=Field(
+        "object",
+        required=True,
+        http=Field("object", required=True, method=Field("string", required=True)),
+        domainName=Field("string"),
+        stage=Field("string"),
+    ),
+    rawPath=Field("string"),
+    rawQueryString=Field("string"),
+    headers=Field("string-map"),
+    cookies=Field("string-list"),
+    body=Field("string"),
+    isBase64Encoded=Field("boolean"),
+)
 
 _LOWER_NAMES: set[str] = set()
 
@@ -37,20 +51,23 @@ def _lowered(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Header pairs with lower-case names; remembers names that already were."""
     for name, _ in headers:
         if type(name) is not str:
-            raise TypeError("header names must be strings")
+            raise MalformedEventError("header names must be strings", field="headers")
         if name.islower() and len(_LOWER_NAMES) < 1024:
             _LOWER_NAMES.add(name)
     return [(name.lower(), value) for name, value in headers]
 
 
-class ApiGatewayV2(EventSource):
+class ApiGatewayV2(AwsCodec):
     """Payload format 2.0, for HTTP APIs and (``function_url=True``) Function URLs."""
 
-    def __init__(self, name: str, *, function_url: bool) -> None:
-        self.name = name
+    fields = _FIELDS
+
+    def __init__(self, options: CodecOptions, *, function_url: bool) -> None:
+        super().__init__(options)
+        self.source = "function-url" if function_url else "http-api-v2"
         self._function_url = function_url
 
-    def decode(self, event: dict[str, Any], context: Any, options: EventOptions) -> Request:
+    def read(self, event: dict[str, Any], context: Any) -> Request:
         ctx = event["requestContext"]
         http = ctx["http"]
         event_headers = event.get("headers")
@@ -84,8 +101,9 @@ class ApiGatewayV2(EventSource):
                 split = split_root(path, "/" + stage)
                 if split is not None:
                     root_path, path = split
-        if options.base_path:
-            root_path, path = join_root(root_path, path, options)
+        base_path = self.options.base_path
+        if base_path:
+            root_path, path = mount(root_path, path, base_path)
         source_ip = http.get("sourceIp")
         body = event.get("body")
         return Request(
@@ -103,7 +121,7 @@ class ApiGatewayV2(EventSource):
             context,
         )
 
-    def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
+    def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         headers: dict[str, str] = {}
         cookies: list[str] = []
         for name, value in response.headers:
@@ -118,7 +136,7 @@ class ApiGatewayV2(EventSource):
             response.body,
             headers.get("content-type"),
             headers.get("content-encoding"),
-            options.text_types,
+            self.options.text_types,
         )
         result: dict[str, Any] = {"statusCode": response.status, "headers": headers}
         if cookies:

@@ -15,6 +15,8 @@ from base64 import b64decode, b64encode
 from collections.abc import Iterable
 from typing import Any
 
+from faasify._exceptions import MalformedEventError
+
 __all__ = [
     "DEFAULT_TEXT_MIME_TYPES",
     "TextTypes",
@@ -70,19 +72,24 @@ class TextTypes:
 def decode_event_body(body: Any, is_base64: Any) -> bytes:
     """The request body as bytes; absent, ``null`` and ``""`` all mean empty.
 
-    Raises ``ValueError`` (or ``binascii.Error``, a subclass) for bad base64 or
-    a body that is not a string, for the caller to turn into a 400.
+    Raises :class:`~faasify.MalformedEventError` for bad base64, a body that
+    is not a string, or one that is not text (a lone surrogate).
     """
     if not body:
         return b""
     if not isinstance(body, str):
-        raise ValueError(f"body must be a string, not {type(body).__name__}")
+        raise MalformedEventError(f"body must be a string, not {type(body).__name__}", field="body")
     if is_base64:
         try:
             return b64decode(body, validate=True)
-        except binascii.Error as exc:
-            raise ValueError(f"body is flagged base64 but does not decode: {exc}") from None
-    return body.encode("utf-8")
+        except (binascii.Error, ValueError) as exc:
+            raise MalformedEventError(
+                f"body is flagged base64 but does not decode: {exc}", field="body"
+            ) from None
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedEventError("body is not text (a lone surrogate)", field="body") from None
 
 
 def content_headers(headers: list[tuple[str, str]]) -> tuple[str, str]:

@@ -14,10 +14,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from faasify.adapters.http import InvalidRequestError, Request, Response
+from faasify._exceptions import IncompleteResponseError, InvalidRequestError
+from faasify.core.http import Request, Response
 
 if TYPE_CHECKING:
-    from faasify.adapters.types import WSGIApp, WSGIEnviron
+    from faasify.core.types import WSGIApp, WSGIEnviron
 
 __all__ = ["WSGIRunner"]
 
@@ -48,10 +49,15 @@ def build_environ(request: Request) -> WSGIEnviron:
     client = request.client
     root_path = request.root_path
     path = request.path
+    if not (root_path.isascii() and path.isascii()):
+        try:
+            root_path, path = _latin1(root_path), _latin1(path)
+        except UnicodeEncodeError:
+            raise InvalidRequestError("the path holds bytes that are not text") from None
     environ: WSGIEnviron = {
         "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": root_path if root_path.isascii() else _latin1(root_path),
-        "PATH_INFO": path if path.isascii() else _latin1(path),
+        "SCRIPT_NAME": root_path,
+        "PATH_INFO": path,
         "QUERY_STRING": request.query_string.decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]),
@@ -87,6 +93,8 @@ def build_environ(request: Request) -> WSGIEnviron:
                 environ[key] = value
     except (AttributeError, TypeError):
         raise InvalidRequestError("header names and values must be strings") from None
+    except UnicodeEncodeError:
+        raise InvalidRequestError("a header holds bytes that are not text") from None
     return environ
 
 
@@ -120,7 +128,7 @@ class WSGIRunner:
             if close is not None:
                 close()
         if not started:
-            raise RuntimeError("the WSGI app returned without calling start_response")
+            raise IncompleteResponseError("the WSGI app returned without calling start_response")
         if written:
             body = b"".join(written) + body
         status, headers = started

@@ -18,36 +18,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters._body import decode_event_body
-from faasify.adapters.events._common import (
-    EventOptions,
+from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
+from faasify.adapters.aws.codecs._maps import (
     check_str,
     encode_v1_style,
     headers_from_maps,
-    join_root,
     query_string,
-    server_and_scheme,
-    split_root,
-    unquote_path,
 )
-from faasify.adapters.events._source import EventSource
-from faasify.adapters.http import Request, Response
+from faasify.adapters.aws.codecs._schema import Field
+from faasify.core.body import decode_event_body
+from faasify.core.headers import origin
+from faasify.core.http import Request, Response
+from faasify.core.paths import mount, split_root, unquote_path
 
 __all__ = ["ApiGatewayV1"]
 
+_FIELDS = Field(
+    "object",
+    httpMethod=Field("string", required=True),
+    path=Field("string", required=True),
+    requestContext=Field(
+        "object",
+        domainName=Field("string"),
+        stage=Field("string"),
+        identity=Field("object", sourceIp=Field("string")),
+    ),
+    headers=Field("string-map"),
+    multiValueHeaders=Field("list-map"),
+    queryStringParameters=Field("list-map"),
+    multiValueQueryStringParameters=Field("list-map"),
+    body=Field("string"),
+    isBase64Encoded=Field("boolean"),
+)
 
-class ApiGatewayV1(EventSource):
+
+class ApiGatewayV1(AwsCodec):
     """Payload format 1.0; ``multi_value`` says how to answer repeated headers."""
 
-    def __init__(self, name: str, *, http_api: bool, multi_value: bool) -> None:
-        self.name = name
+    fields = _FIELDS
+
+    def __init__(self, options: CodecOptions, *, http_api: bool, multi_value: bool) -> None:
+        super().__init__(options)
+        self.source = "http-api-v1" if http_api else "rest-v1"
         self._http_api = http_api
         self._multi_value = multi_value
 
-    def decode(self, event: dict[str, Any], context: Any, options: EventOptions) -> Request:
+    def read(self, event: dict[str, Any], context: Any) -> Request:
         ctx = event.get("requestContext") or {}
         headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
-        server, scheme = server_and_scheme(headers, ctx.get("domainName") or "localhost")
+        server, scheme = origin(headers, ctx.get("domainName") or "localhost")
         path: str = event["path"] or "/"
         stage = ctx.get("stage") or ""
         root_path = ""
@@ -63,7 +82,7 @@ class ApiGatewayV1(EventSource):
             if stage and ".execute-api." in server[0]:
                 root_path = "/" + stage
                 raw_path = root_path.encode("utf-8") + raw_path
-        root_path, path = join_root(root_path, path, options)
+        root_path, path = mount(root_path, path, self.options.base_path)
         source_ip = (ctx.get("identity") or {}).get("sourceIp")
         return Request(
             method=check_str(event["httpMethod"], "httpMethod"),
@@ -84,5 +103,5 @@ class ApiGatewayV1(EventSource):
             context=context,
         )
 
-    def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
-        return encode_v1_style(response, options, multi_value=self._multi_value, extra={})
+    def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
+        return encode_v1_style(response, self.options, multi_value=self._multi_value, extra={})

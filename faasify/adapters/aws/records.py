@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import inspect
 import json
-import logging
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from faasify._exceptions import FaasifyError
+from faasify._exceptions import ConfigurationError, RecordsFailedError
+from faasify.core.log import app_logger, request_id
 
 if TYPE_CHECKING:
-    from faasify.adapters.instance import Instance
+    from faasify.core.instance import Instance
 
 __all__ = [
     "RecordFunction",
@@ -38,7 +38,6 @@ __all__ = [
     "record_source",
 ]
 
-logger = logging.getLogger("faasify.records")
 
 RecordSource = Literal["sqs", "sns", "s3", "eventbridge", "kinesis", "dynamodb"]
 RecordFunction = Callable[..., Any]
@@ -50,15 +49,6 @@ _BY_EVENT_SOURCE: dict[str, RecordSource] = {
     "aws:kinesis": "kinesis",
     "aws:dynamodb": "dynamodb",
 }
-
-
-class RecordsFailedError(FaasifyError):
-    """Records of an SNS or S3 event failed; raised so that Lambda retries it."""
-
-    def __init__(self, source: str, failed: list[str]) -> None:
-        super().__init__(f"{len(failed)} {source} record(s) failed: {', '.join(failed)}")
-        self.source = source
-        self.failed = failed
 
 
 def record_source(event: Any) -> RecordSource | None:
@@ -105,7 +95,7 @@ class Routes:
 
     def register(self, source: RecordSource, function: RecordFunction) -> RecordFunction:
         if source in self._functions:
-            raise FaasifyError(f"a function is already registered for {source} events")
+            raise ConfigurationError(f"a function is already registered for {source} events")
         self._functions[source] = (function, _takes_context(function))
         return function
 
@@ -149,11 +139,11 @@ class Routes:
 
 
 def _log_failure(source: str, record_id: str, exc: BaseException, context: Any) -> None:
-    logger.error(
+    app_logger.error(
         json.dumps(
             {
                 "message": "record failed",
-                "request_id": getattr(context, "aws_request_id", None),
+                "request_id": request_id(context),
                 "source": source,
                 "record_id": record_id,
                 "error": f"{type(exc).__name__}: {exc}",

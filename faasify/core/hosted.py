@@ -1,9 +1,9 @@
-"""An app and its instance life, whatever platform delivers its requests.
+"""An app and its instance life, whatever front door delivers its requests.
 
-:class:`HostedApp` is what every entry point shares: the app's kind, its
+:class:`HostedApp` is what every front door shares: the app's kind, its
 lifespan startup at cold start, its runner on the instance's one loop, its
-hooks, and its shutdown once at the end. The Lambda handler and the other
-platforms' entry points add only their own translation around it.
+hooks, and its shutdown once at the end. The request loop
+(:mod:`faasify.core.loop`) calls :meth:`HostedApp.respond` for each request.
 """
 
 from __future__ import annotations
@@ -11,42 +11,25 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from faasify._exceptions import ConfigurationError, LifespanError
-from faasify.adapters._log import log_app_error, log_bad_event
-from faasify.adapters.http import InvalidRequestError, Request, Response
-from faasify.adapters.instance import Instance, current_instance, seconds_since_process_start
+from faasify._exceptions import ConfigurationError, InvalidRequestError, LifespanError
+from faasify.core.http import BAD_REQUEST, INTERNAL_ERROR, Request, Response
+from faasify.core.instance import Instance, current_instance, seconds_since_process_start
+from faasify.core.log import log_app_error, log_bad_event
+from faasify.core.options import AppOptions
 
 if TYPE_CHECKING:
     import asyncio
 
-    from faasify.adapters.runners.asgi import ASGIRunner
-    from faasify.adapters.runners.lifespan import LifespanCycle, LifespanMode
-    from faasify.adapters.runners.wsgi import WSGIRunner
+    from faasify.core.runners.asgi import ASGIRunner
+    from faasify.core.runners.lifespan import LifespanCycle
+    from faasify.core.runners.wsgi import WSGIRunner
 
-__all__ = [
-    "BAD_REQUEST",
-    "INTERNAL_ERROR",
-    "AppKind",
-    "Hook",
-    "HostedApp",
-    "detect_app_kind",
-]
+__all__ = ["HostedApp", "call_on_loop", "detect_app_kind"]
 
-logger = logging.getLogger("faasify.handler")
-
-AppKind = Literal["auto", "asgi", "wsgi"]
-#: A startup or shutdown hook: a plain function or a coroutine function.
-Hook = Callable[[], Any]
-
-INTERNAL_ERROR = Response(
-    500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error"
-)
-BAD_REQUEST = Response(
-    400, [("Content-Type", "text/plain; charset=utf-8")], b"Bad Request: malformed event"
-)
+logger = logging.getLogger(__name__)
 
 
 def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
@@ -95,48 +78,42 @@ class HostedApp:
 
     Building it is the cold start (lifespan startup, ``on_startup`` hooks);
     :meth:`respond` is the per-request path; :meth:`close` runs once, on
-    SIGTERM, at exit, or when called.
+    SIGTERM, at exit, or when called. ``options`` are checked already (an
+    :class:`~faasify.core.options.AppOptions`); the default is all defaults.
     """
 
-    def __init__(
-        self,
-        app: Any,
-        *,
-        kind: AppKind = "auto",
-        lifespan: LifespanMode = "auto",
-        on_startup: Iterable[Hook] = (),
-        on_shutdown: Iterable[Hook] = (),
-        shutdown_timeout: float = 1.5,
-        handle_signals: bool = True,
-    ) -> None:
+    def __init__(self, app: Any, options: AppOptions | None = None) -> None:
         started = time.perf_counter()
+        options = AppOptions() if options is None else options
+        if not isinstance(options, AppOptions):
+            raise ConfigurationError(f"options must be an AppOptions, not {options!r}")
         self.app = app
-        self.kind: Literal["asgi", "wsgi"] = detect_app_kind(app) if kind == "auto" else kind
-        if self.kind not in ("asgi", "wsgi"):
-            raise ConfigurationError(f"kind must be 'auto', 'asgi' or 'wsgi', not {kind!r}")
-        self._on_shutdown = list(on_shutdown)
-        self.shutdown_timeout = shutdown_timeout
+        self.options = options
+        self.kind: Literal["asgi", "wsgi"] = (
+            detect_app_kind(app) if options.kind == "auto" else options.kind
+        )
+        self.shutdown_timeout = options.shutdown_timeout
         self.instance: Instance = current_instance()
         self._lifespan: LifespanCycle | None = None
         self._runner: ASGIRunner | WSGIRunner
         self._source = "unknown"
         if self.kind == "asgi":
-            from faasify.adapters.runners.asgi import ASGIRunner
-            from faasify.adapters.runners.lifespan import LifespanCycle
+            from faasify.core.runners.asgi import ASGIRunner
+            from faasify.core.runners.lifespan import LifespanCycle
 
             loop = self.instance.loop
-            self._lifespan = LifespanCycle(app, loop, lifespan)
+            self._lifespan = LifespanCycle(app, loop, options.lifespan)
             self._lifespan.startup()
             self._runner = ASGIRunner(app, loop, self._lifespan.state, self._report_late_error)
         else:
-            from faasify.adapters.runners.wsgi import WSGIRunner
+            from faasify.core.runners.wsgi import WSGIRunner
 
             self._runner = WSGIRunner(app)
-        for hook in on_startup:
+        for hook in options.on_startup:
             call_on_loop(hook, self.instance)
         self._closed = False
         self.instance.on_shutdown(self.close)
-        if handle_signals:
+        if options.handle_signals:
             self.instance.install_signal_handlers()
         #: Seconds spent in the app's startup (lifespan and hooks) at cold start.
         self.startup_seconds = time.perf_counter() - started
@@ -165,11 +142,14 @@ class HostedApp:
             log_bad_event(request.context, source, exc)
             return BAD_REQUEST
         except Exception as exc:
-            log_app_error(request.context, source, request.method, request.path, exc)
+            log_app_error(
+                request.context, source, request.method, request.root_path + request.path, exc
+            )
             return INTERNAL_ERROR
 
     def _report_late_error(self, request: Request, exc: Exception) -> None:
-        log_app_error(request.context, self._source, request.method, request.path, exc)
+        path = request.root_path + request.path
+        log_app_error(request.context, self._source, request.method, path, exc)
 
     def close(self, timeout: float | None = None) -> None:
         """Run the app's shutdown (lifespan, then hooks) once, within ``timeout`` seconds.
@@ -189,7 +169,7 @@ class HostedApp:
                 self._lifespan.shutdown(max(0.0, budget))
             except LifespanError as exc:
                 logger.error("lifespan shutdown failed: %s", exc, exc_info=exc.__cause__)
-        for hook in reversed(self._on_shutdown):
+        for hook in reversed(self.options.on_shutdown):
             left = deadline - time.monotonic()
             try:
                 result = hook()

@@ -13,19 +13,16 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from faasify.adapters.http import InvalidRequestError, Request, Response
+from faasify._exceptions import AppProtocolError, IncompleteResponseError, InvalidRequestError
+from faasify.core.http import Request, Response
 
 if TYPE_CHECKING:
-    from faasify.adapters.types import ASGIApp, Message
+    from faasify.core.types import ASGIApp, Message
 
-__all__ = ["ASGIRunner", "IncompleteResponseError"]
+__all__ = ["ASGIRunner"]
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
 _DISCONNECT: Message = {"type": "http.disconnect"}
-
-
-class IncompleteResponseError(RuntimeError):
-    """The app returned without sending a response."""
 
 
 def _asgi_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -34,6 +31,8 @@ def _asgi_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
         return [(name.encode(), value.encode()) for name, value in headers]
     except AttributeError:
         raise InvalidRequestError("header names and values must be strings") from None
+    except UnicodeEncodeError:
+        raise InvalidRequestError("a header holds bytes that are not text") from None
 
 
 class ASGIRunner:
@@ -103,7 +102,7 @@ class ASGIRunner:
             kind = message["type"]
             if kind == "http.response.body":
                 if not status:
-                    raise RuntimeError("http.response.body sent before http.response.start")
+                    raise AppProtocolError("http.response.body sent before http.response.start")
                 chunk = message.get("body")
                 if chunk:
                     chunks.append(chunk)
@@ -113,11 +112,11 @@ class ASGIRunner:
                         waiter.set_result(None)
             elif kind == "http.response.start":
                 if status:
-                    raise RuntimeError("http.response.start sent twice")
+                    raise AppProtocolError("http.response.start sent twice")
                 status = message["status"]
                 headers = message.get("headers", ())
             else:
-                raise RuntimeError(f"unexpected ASGI message {kind!r} in an HTTP cycle")
+                raise AppProtocolError(f"unexpected ASGI message {kind!r} in an HTTP cycle")
 
         try:
             loop.run_until_complete(self._app(scope, receive, send))

@@ -1,54 +1,39 @@
-"""Pieces every AWS HTTP event codec shares: headers, query strings, paths."""
+"""Pieces every AWS HTTP event codec shares: header and query maps, 1.0-style answers."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
-from urllib.parse import quote, unquote
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from faasify.adapters._body import (
-    TextTypes,
-    content_headers,
-    encode_response_body,
-)
-from faasify.adapters.http import Response
+from faasify._exceptions import AppError, MalformedEventError
+from faasify.core.body import content_headers, encode_response_body
+from faasify.core.http import Response
+
+if TYPE_CHECKING:
+    from faasify.adapters.aws.codecs._codec import CodecOptions
 
 __all__ = [
-    "EventOptions",
     "Headers",
-    "check_base_path",
     "check_str",
     "encode_v1_style",
     "headers_from_maps",
-    "join_root",
     "query_string",
     "response_headers_multi",
     "response_headers_single",
-    "server_and_scheme",
-    "server_from",
     "set_cookie_variants",
-    "split_root",
     "status_description",
-    "unquote_path",
 ]
 
 Headers = list[tuple[str, str]]
 
 
-class EventOptions:
-    """Per-handler settings the codecs read; built once at cold start."""
-
-    __slots__ = ("base_path", "text_types")
-
-    def __init__(self, text_types: TextTypes, base_path: str = "") -> None:
-        self.text_types = text_types
-        self.base_path = base_path
-
-
 def check_str(value: Any, what: str) -> str:
-    """``value`` if it is a string; a ``TypeError`` naming ``what`` otherwise."""
+    """``value`` if it is a string; a :class:`MalformedEventError` naming ``what`` otherwise."""
     if type(value) is not str:
-        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+        raise MalformedEventError(
+            f"{what} must be a string, not {type(value).__name__}", field=what
+        )
     return value
 
 
@@ -81,53 +66,6 @@ def headers_from_maps(single: Any, multi: Any) -> Headers:
     return []
 
 
-_servers: dict[tuple[str, str | None, str | None], tuple[tuple[str, int], str]] = {}
-
-
-def server_from(host: str, port: str | None, proto: str | None) -> tuple[tuple[str, int], str]:
-    """``(host, port)`` and scheme as the client saw them, from forwarding headers.
-
-    Memoised: a function sees the same few hosts over and over.
-    """
-    key = (host, port, proto)
-    found = _servers.get(key)
-    if found is not None:
-        return found
-    scheme = (proto.split(",", 1)[0].strip() if proto else "") or "https"
-    if ":" in host and not host.endswith("]"):
-        host, _, host_port = host.rpartition(":")
-        port = port or host_port
-    try:
-        number = int(port) if port else (443 if scheme == "https" else 80)
-    except ValueError:
-        number = 443 if scheme == "https" else 80
-    found = ((host, number), scheme)
-    if len(_servers) < 64:
-        _servers[key] = found
-    return found
-
-
-def server_and_scheme(
-    headers: Headers, default_host: str = "localhost"
-) -> tuple[tuple[str, int], str]:
-    """:func:`server_from`, reading the forwarding headers from header pairs."""
-    host = default_host
-    port = proto = None
-    for name, value in headers:
-        if name == "host":
-            host = value
-        elif name == "x-forwarded-port":
-            port = value
-        elif name == "x-forwarded-proto":
-            proto = value
-    return server_from(host, port, proto)
-
-
-def unquote_path(path: str) -> str:
-    """Percent-decode a path that the source delivered still encoded."""
-    return unquote(path) if "%" in path else path
-
-
 # Characters that mean nothing special inside a query value ("+" does: a space).
 _QUERY_SAFE = "!$'()*,;:@/?~"
 # A value the source left encoded keeps its escapes; only characters that can
@@ -157,7 +95,7 @@ def query_string(single: Any, multi: Any, *, decoded: bool) -> bytes:
 
 
 def encode_v1_style(
-    response: Response, options: EventOptions, *, multi_value: bool, extra: dict[str, Any]
+    response: Response, options: CodecOptions, *, multi_value: bool, extra: dict[str, Any]
 ) -> dict[str, Any]:
     """The 1.0-style result (REST, HTTP API 1.0, ALB): headers in the request's mode."""
     content_type, content_encoding = content_headers(response.headers)
@@ -172,38 +110,6 @@ def encode_v1_style(
     result["body"] = body
     result["isBase64Encoded"] = is_base64
     return result
-
-
-def split_root(path: str, prefix: str) -> tuple[str, str] | None:
-    """``(prefix, rest)`` when ``path`` lies under ``prefix``; ``None`` otherwise."""
-    if not prefix or not path.startswith(prefix):
-        return None
-    if len(path) == len(prefix):
-        return prefix, "/"
-    if path[len(prefix)] == "/":
-        return prefix, path[len(prefix) :]
-    return None
-
-
-def check_base_path(base_path: str | None) -> str | None:
-    """``base_path`` if it is usable (``/api``: a leading slash, none trailing)."""
-    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-        from faasify._exceptions import ConfigurationError
-
-        raise ConfigurationError(
-            f"base_path must start with '/' and not end with one, not {base_path!r}"
-        )
-    return base_path
-
-
-def join_root(root_path: str, path: str, options: EventOptions) -> tuple[str, str]:
-    """Apply the handler's ``base_path``: move it from the path into the root path."""
-    base = options.base_path
-    if base:
-        split = split_root(path, base)
-        if split is not None:
-            return root_path + split[0], split[1]
-    return root_path, path
 
 
 def status_description(status: int) -> str:
@@ -224,7 +130,10 @@ def set_cookie_variants(count: int) -> list[str]:
     name = "set-cookie"
     letters = [i for i, ch in enumerate(name) if ch.isalpha()]
     if count > 1 << len(letters):
-        raise ValueError(f"cannot spell set-cookie {count} ways")
+        raise AppError(
+            f"the app set {count} cookies; a single-value header map can carry at most "
+            f"{1 << len(letters)} (turn on multi-value headers)"
+        )
     variants = []
     for n in range(count):
         # n = 0 gives the canonical "Set-Cookie"; the bits of n flip letters.

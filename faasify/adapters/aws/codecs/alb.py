@@ -16,36 +16,51 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters._body import decode_event_body
-from faasify.adapters.events._common import (
-    EventOptions,
+from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
+from faasify.adapters.aws.codecs._maps import (
     check_str,
     encode_v1_style,
     headers_from_maps,
-    join_root,
     query_string,
-    server_and_scheme,
     status_description,
-    unquote_path,
 )
-from faasify.adapters.events._source import EventSource
-from faasify.adapters.http import Request, Response
+from faasify.adapters.aws.codecs._schema import Field
+from faasify.core.body import decode_event_body
+from faasify.core.headers import origin
+from faasify.core.http import Request, Response
+from faasify.core.paths import mount, unquote_path
 
 __all__ = ["ApplicationLoadBalancer"]
 
+_FIELDS = Field(
+    "object",
+    httpMethod=Field("string", required=True),
+    path=Field("string", required=True),
+    requestContext=Field("object", required=True, elb=Field("object", required=True)),
+    headers=Field("string-map"),
+    multiValueHeaders=Field("list-map"),
+    queryStringParameters=Field("list-map"),
+    multiValueQueryStringParameters=Field("list-map"),
+    body=Field("string"),
+    isBase64Encoded=Field("boolean"),
+)
 
-class ApplicationLoadBalancer(EventSource):
+
+class ApplicationLoadBalancer(AwsCodec):
     """An ALB event; ``multi_value`` mirrors the target group's setting."""
 
-    def __init__(self, name: str, *, multi_value: bool) -> None:
-        self.name = name
+    fields = _FIELDS
+
+    def __init__(self, options: CodecOptions, *, multi_value: bool) -> None:
+        super().__init__(options)
+        self.source = "alb-multi-value" if multi_value else "alb"
         self._multi_value = multi_value
 
-    def decode(self, event: dict[str, Any], context: Any, options: EventOptions) -> Request:
+    def read(self, event: dict[str, Any], context: Any) -> Request:
         headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
-        server, scheme = server_and_scheme(headers)
+        server, scheme = origin(headers)
         raw = event["path"] or "/"
-        root_path, path = join_root("", unquote_path(raw), options)
+        root_path, path = mount("", unquote_path(raw), self.options.base_path)
         client = None
         for name, value in headers:
             if name == "x-forwarded-for":
@@ -70,10 +85,10 @@ class ApplicationLoadBalancer(EventSource):
             context=context,
         )
 
-    def encode(self, response: Response, options: EventOptions) -> dict[str, Any]:
+    def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         return encode_v1_style(
             response,
-            options,
+            self.options,
             multi_value=self._multi_value,
             extra={"statusDescription": status_description(response.status)},
         )
