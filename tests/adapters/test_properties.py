@@ -14,6 +14,7 @@ from base64 import b64decode, b64encode
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -186,24 +187,18 @@ def check(
     assert counts == ["1", "2"]
 
 
-def _property(event_format: EventFormat, kind: str) -> Any:
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(methods, paths, queries, headers, cookies, bodies)
-    def test(
-        method: str,
-        path: str,
-        query: list[tuple[str, str]],
-        header_pairs: list[tuple[str, str]],
-        cookie_map: dict[str, str],
-        body: bytes,
-    ) -> None:
-        check(kind, event_format, method, path, query, header_pairs, cookie_map, body)
-
-    test.__name__ = f"test_{kind}_{event_format.replace('-', '_')}_round_trip"
-    return test
-
-
-for _format in EVENT_FORMATS:
-    for _kind in ("wsgi", "asgi"):
-        _test = _property(_format, _kind)
-        globals()[_test.__name__] = _test
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+@pytest.mark.parametrize("event_format", EVENT_FORMATS)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(methods, paths, queries, headers, cookies, bodies)
+def test_round_trip(
+    event_format: EventFormat,
+    kind: str,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    header_pairs: list[tuple[str, str]],
+    cookie_map: dict[str, str],
+    body: bytes,
+) -> None:
+    check(kind, event_format, method, path, query, header_pairs, cookie_map, body)
