@@ -116,7 +116,7 @@ def _fc3_event(path: str) -> bytes:
 
 def _iron_loop(app: Any) -> RequestLoop:
     # The loop both of IronFunctions' entry points serve with (their stdin and
-    # stdout framing is tested in tests/platforms/test_ironfunctions.py).
+    # stdout framing is tested in tests/adapters/test_ironfunctions.py).
     return RequestLoop(HostedApp(app, AppOptions(handle_signals=False)), codec=IronCodec(None))
 
 
@@ -129,7 +129,7 @@ def _iron_call(path: str | None) -> tuple[dict[str, str], bytes]:
 
 def _fn_doors() -> list[Door]:
     try:
-        from tests.platforms.test_fn import gateway_call, http_status
+        from tests.adapters.test_fn import gateway_call, http_status
     except ImportError:  # pragma: no cover - the fdk is a dev dependency
         return []
     from faasify.adapters.fn import handler as fn_handler

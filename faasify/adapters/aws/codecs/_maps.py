@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from faasify._exceptions import AppError, MalformedEventError
+from faasify._exceptions import AppError
 from faasify.core.body import content_headers, encode_response_body
 from faasify.core.http import Response
 
@@ -29,11 +29,13 @@ Headers = list[tuple[str, str]]
 
 
 def check_str(value: Any, what: str) -> str:
-    """``value`` if it is a string; a :class:`MalformedEventError` naming ``what`` otherwise."""
+    """``value`` if it is a string; a ``TypeError`` otherwise.
+
+    The codec's :meth:`~faasify.adapters.aws.codecs.AwsCodec.decode` turns it
+    into a :class:`~faasify.MalformedEventError` naming the field.
+    """
     if type(value) is not str:
-        raise MalformedEventError(
-            f"{what} must be a string, not {type(value).__name__}", field=what
-        )
+        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
     return value
 
 
@@ -50,6 +52,8 @@ def headers_from_maps(single: Any, multi: Any) -> Headers:
         cookies: list[str] | None = None
         for name, values in multi.items():
             lowered = check_str(name, "header name").lower()
+            if type(values) is not list:
+                raise TypeError("multiValueHeaders values must be lists")
             if lowered == "cookie" and len(values) > 1:
                 cookies = (cookies or []) + [check_str(v, "header value") for v in values]
                 continue

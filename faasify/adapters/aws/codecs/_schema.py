@@ -22,8 +22,9 @@ class Field:
     """One field of an event: its kind, whether it must be there, its own fields.
 
     Kinds: ``"object"`` (with ``fields``), ``"string"``, ``"boolean"``,
-    ``"string-map"`` (names to strings), ``"list-map"`` (names to lists of
-    strings, or to a string or null, as query maps allow), ``"string-list"``.
+    ``"string-map"`` (names to strings), ``"multi-map"`` (names to lists of
+    strings), ``"list-map"`` (names to lists of strings, or to a string or
+    null, as query maps allow), ``"string-list"``.
     A field that is not ``required`` may be absent or ``null``.
     """
 
@@ -60,7 +61,7 @@ def _problem(field: Field, value: Any) -> str | None:
         if type(value) is not list:
             return "must be a list of strings"
         return None if all(_text(v) for v in value) else "must hold only strings of text"
-    if kind in ("string-map", "list-map"):
+    if kind in ("string-map", "multi-map", "list-map"):
         if type(value) is not dict:
             return "must be a JSON object"
         for name, item in value.items():
@@ -68,6 +69,8 @@ def _problem(field: Field, value: Any) -> str | None:
                 return "has a name that is not a string of text"
             if kind == "string-map":
                 ok = _text(item)
+            elif kind == "multi-map":
+                ok = type(item) is list and all(_text(v) for v in item)
             else:
                 ok = (
                     item is None

@@ -38,7 +38,7 @@ _FIELDS = Field(
     path=Field("string", required=True),
     requestContext=Field("object", required=True, elb=Field("object", required=True)),
     headers=Field("string-map"),
-    multiValueHeaders=Field("list-map"),
+    multiValueHeaders=Field("multi-map"),
     queryStringParameters=Field("list-map"),
     multiValueQueryStringParameters=Field("list-map"),
     body=Field("string"),
@@ -59,7 +59,7 @@ class ApplicationLoadBalancer(AwsCodec):
     def read(self, event: dict[str, Any], context: Any) -> Request:
         headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
         server, scheme = origin(headers)
-        raw = event["path"] or "/"
+        raw = check_str(event["path"] or "/", "path")
         root_path, path = mount("", unquote_path(raw), self.options.base_path)
         client = None
         for name, value in headers:

@@ -44,7 +44,7 @@ _FIELDS = Field(
         identity=Field("object", sourceIp=Field("string")),
     ),
     headers=Field("string-map"),
-    multiValueHeaders=Field("list-map"),
+    multiValueHeaders=Field("multi-map"),
     queryStringParameters=Field("list-map"),
     multiValueQueryStringParameters=Field("list-map"),
     body=Field("string"),
@@ -67,7 +67,7 @@ class ApiGatewayV1(AwsCodec):
         ctx = event.get("requestContext") or {}
         headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
         server, scheme = origin(headers, ctx.get("domainName") or "localhost")
-        path: str = event["path"] or "/"
+        path: str = check_str(event["path"] or "/", "path")
         stage = ctx.get("stage") or ""
         root_path = ""
         raw_path = None

@@ -87,6 +87,8 @@ class ApiGatewayV2(AwsCodec):
         cookies = event.get("cookies")
         # Function URLs send the Cookie header *and* the cookies array.
         if cookies and not (event_headers and "cookie" in event_headers):
+            if type(cookies) is not list:
+                raise TypeError("cookies must be a list")
             headers.append(("cookie", "; ".join(cookies)))
         path: str = event.get("rawPath") or http["path"] or "/"
         raw_path = None

@@ -76,30 +76,6 @@ def test_fixture_decodes_to_the_clients_request(name: str) -> None:
         assert cookies == [cookie]
 
 
-def test_function_url_cookie_is_not_doubled() -> None:
-    """Function URLs send the Cookie header and the cookies array: use it once."""
-    request = detect_source(load_event("function-url")).decode(  # type: ignore[union-attr]
-        load_event("function-url"), None
-    )
-    assert [v for k, v in request.headers if k == "cookie"] == [
-        "csrftoken=Xy9kQ2pL; visitor=returning"
-    ]
-
-
-def test_alb_cookie_lines_fold_into_one_header() -> None:
-    event = load_event("alb-multi-value")
-    request = detect_source(event).decode(event, None)  # type: ignore[union-attr]
-    cookies = [v for k, v in request.headers if k == "cookie"]
-    assert len(cookies) == 1
-    assert "theme=light" in cookies[0]
-
-
-def test_rest_api_keeps_repeated_header_values() -> None:
-    event = load_event("apigw-rest-v1")
-    request = detect_source(event).decode(event, None)  # type: ignore[union-attr]
-    assert [v for k, v in request.headers if k == "x-multi"] == ["first", "second"]
-
-
 def _expected_keys(name: str) -> set[str]:
     if name.startswith(("http-api-v2", "function-url")):
         return {"statusCode", "headers", "body", "isBase64Encoded"}

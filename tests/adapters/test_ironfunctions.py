@@ -27,7 +27,7 @@ from tests.apps import BINARY
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "ironfunctions_calls.json").read_text("utf-8")
+    (Path(__file__).parent / "fixtures" / "ironfunctions_calls.json").read_text("utf-8")
 )["calls"]
 TIMEOUT = 20
 
@@ -46,7 +46,7 @@ def _spawn(mode: str, framework: str, variables: dict[str, str] | None = None) -
     env.update(variables or {})
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.platforms.ironfunctions_app", mode, framework],
+        [sys.executable, "-m", "tests.support.ironfunctions_app", mode, framework],
         cwd=ROOT,
         env=env,
         stdin=subprocess.PIPE,

@@ -284,7 +284,7 @@ def run_process(
     env.pop("combine_output", None)
     env.update(variables)
     return subprocess.run(
-        [sys.executable, "-m", "tests.platforms.openfaas_classic_app", app],
+        [sys.executable, "-m", "tests.support.openfaas_classic_app", app],
         input=body,
         capture_output=True,
         env=env,

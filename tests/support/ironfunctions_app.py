@@ -1,6 +1,6 @@
 """A function image's entry point for the IronFunctions tests.
 
-``python -m tests.platforms.ironfunctions_app {default|hot} {flask|fastapi}``
+``python -m tests.support.ironfunctions_app {default|hot} {flask|fastapi}``
 serves the echo app of :mod:`tests.apps` in that format, with two extra
 routes: ``/noisy``, which prints to stdout (the protocol's stream), and, for
 FastAPI, ``/lifespan``, which reports how often the lifespan started in this

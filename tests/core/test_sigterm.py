@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).with_name("sigterm_instance.py")
+SCRIPT = Path(__file__).parents[1] / "support" / "sigterm_instance.py"
 ROOT = Path(__file__).resolve().parents[2]
 
 

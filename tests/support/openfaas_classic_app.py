@@ -1,6 +1,6 @@
 """A classic-watchdog function process, for the subprocess tests.
 
-``python -m tests.platforms.openfaas_classic_app <app>`` is what ``fprocess``
+``python -m tests.support.openfaas_classic_app <app>`` is what ``fprocess``
 would run: it answers the one request in its stdin and ``Http_*`` variables.
 ``<app>`` is ``flask``, ``fastapi``, ``noisy`` (a WSGI app that prints to
 stdout and stderr, which must not reach the response body) or ``raising`` (a

@@ -25,7 +25,7 @@ import pytest
 from faasify.adapters.aliyun import event_handler, http_handler
 from tests.apps import BINARY, fastapi_app, flask_app
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent / "fixtures"
 FC2 = json.loads((HERE / "aliyun_fc2_http_params.json").read_text("utf-8"))["cases"]
 FC3 = json.loads((HERE / "aliyun_fc3_http_events.json").read_text("utf-8"))["cases"]
 FRAMEWORKS = {"flask": flask_app, "fastapi": fastapi_app}

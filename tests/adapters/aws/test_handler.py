@@ -18,7 +18,7 @@ from faasify import (
     handler,
     wsgi,
 )
-from faasify.adapters.aws.events import EVENT_FORMATS, build_event, read_result
+from faasify.adapters.aws.events import build_event, read_result
 from faasify.core import detect_app_kind
 from tests.apps import flask_app, starlette_app
 
@@ -203,54 +203,6 @@ def test_explicit_wrappers_skip_detection() -> None:
 def test_bad_base_path_is_refused_at_build(base_path: str) -> None:
     with pytest.raises(ConfigurationError, match="base_path"):
         handler(starlette_app(), base_path=base_path)
-
-
-@pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_app_returning_no_response_gives_500(event_format: str) -> None:
-    async def silent(scope: Any, receive: Any, send: Any) -> None:
-        return None
-
-    h = asgi(silent, lifespan="off")
-    assert h(build_event(event_format, "GET", "/"), None)["statusCode"] == 500  # type: ignore[arg-type]
-
-
-def test_streamed_response_is_buffered_whole() -> None:
-    from starlette.responses import StreamingResponse
-
-    async def chunks() -> Any:
-        for i in range(5):
-            yield f"chunk{i};"
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        await StreamingResponse(chunks(), media_type="text/plain")(scope, receive, send)
-
-    h = asgi(app, lifespan="off")
-    result = h(build_event("http-api-v2", "GET", "/"), None)
-    assert result["body"] == "chunk0;chunk1;chunk2;chunk3;chunk4;"
-
-
-def test_app_waiting_for_disconnect_gets_it_after_the_response() -> None:
-    """An app may listen for the disconnect (ASGI < 2.4 style) while it streams."""
-    import asyncio
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        assert (await receive())["type"] == "http.request"
-
-        async def stream() -> None:
-            headers = [(b"content-type", b"text/plain")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            for part in (b"a", b"b"):
-                await asyncio.sleep(0)
-                await send({"type": "http.response.body", "body": part, "more_body": True})
-            await send({"type": "http.response.body", "body": b"c"})
-
-        streaming = asyncio.ensure_future(stream())
-        message = await receive()
-        assert message["type"] == "http.disconnect"
-        await streaming
-
-    h = asgi(app, lifespan="off")
-    assert h(build_event("http-api-v2", "GET", "/"), None)["body"] == "abc"
 
 
 def test_text_mime_types_are_user_extensible() -> None:
