@@ -9,7 +9,10 @@ up, and then run for two batch sizes, ``N1`` and ``N2`` invokes, with the
 counters zeroed before and dumped after each batch (``callgrind_marks.c``,
 called through ctypes). The figure per invoke is ``(I(N2) - I(N1)) / (N2 - N1)``:
 the constant cost of the marks themselves cancels, and so does anything that
-happens once. ``PYTHONHASHSEED=0`` keeps dict and set layouts the same run to run.
+happens once. ``PYTHONHASHSEED=0`` keeps dict and set layouts the same run to run,
+and the heap is frozen (``gc.freeze``) before each candidate's batches, so that
+the collector's passes over what earlier candidates left behind do not count
+against it: collections then cost what the invokes themselves allocate.
 
 The request is the wall-clock suite's, plus a cookie: a dozen headers, a
 query string, and for POST a ~1 KB JSON body. Each shape's event is built from
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import dataclasses
+import gc
 import json
 import os
 import re
@@ -140,6 +144,11 @@ def _inner(plan_path: str, manifest_path: str) -> None:
                         call, args = prepared.call, prepared.args
                         for _ in range(WARMUP):
                             call(*args)
+                        # Whatever earlier candidates left on the heap would make
+                        # the collector's full passes cost this one: freeze it, so
+                        # collections see only what these invokes allocate.
+                        gc.collect()
+                        gc.freeze()
                         label = len(manifest)
                         for n in (N1, N2):
                             marks.marks_zero()
@@ -151,6 +160,7 @@ def _inner(plan_path: str, manifest_path: str) -> None:
                         entry["error"] = f"{type(exc).__name__}: {exc}"[:200]
                     finally:
                         prepared.close()
+                        gc.unfreeze()
                     manifest.append(entry)
     Path(manifest_path).write_text(json.dumps(manifest))
 

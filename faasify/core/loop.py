@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 from faasify._exceptions import ConfigurationError, MalformedEventError, UnsupportedEventError
 from faasify.core.hosted import HostedApp
 from faasify.core.http import BAD_REQUEST, INTERNAL_ERROR, Request, Response
+from faasify.core.instance import Instance
 from faasify.core.log import (
     invoke_logger,
     log_bad_event,
@@ -111,6 +112,8 @@ class RequestLoop:
         self._run: Executor | None = executor
         self._turn: threading.Lock | None = None
         self._hosted: HostedApp | None = None
+        self._instance: Instance | None = None
+        self._direct = False
         self._build: Callable[[], HostedApp] | None = None
         self._building = threading.Lock()
         self._cold = True
@@ -128,6 +131,9 @@ class RequestLoop:
     def _adopt(self, hosted: HostedApp) -> None:
         if self._threads and hosted.kind == "asgi":
             self._turn = threading.Lock()
+        # The common case, checked once per request: the app runs right here.
+        self._direct = self._turn is None and self._run is None
+        self._instance = hosted.instance
         self._hosted = hosted
 
     def _start(self, context: Any, source: str) -> HostedApp | None:
@@ -189,15 +195,10 @@ class RequestLoop:
                 log_internal_error(context, codec.source, "decode", exc)
                 response = INTERNAL_ERROR
             else:
-                run = self._run
-                turn = self._turn
-                if turn is not None:
-                    with turn:
-                        response = (run or _call_here)(hosted.respond, request, codec.source)
-                elif run is None:
+                if self._direct:
                     response = hosted.respond(request, codec.source)
                 else:
-                    response = run(hosted.respond, request, codec.source)
+                    response = self._respond_elsewhere(hosted, request, codec.source)
         try:
             result = codec.encode(response, event, context)
         except Exception as exc:
@@ -219,9 +220,19 @@ class RequestLoop:
                 cold=cold,
                 init_ms=None if hosted is None else hosted.init_seconds * 1000,
             )
-        if hosted is not None and hosted.instance.signal_pending:
-            hosted.instance.after_invoke()
+        instance = self._instance
+        if instance is not None and instance.signal_pending:
+            instance.after_invoke()
         return result
+
+    def _respond_elsewhere(self, hosted: HostedApp, request: Request, source: str) -> Response:
+        """The app's response, taking turns with other threads or on the executor."""
+        run = self._run or _call_here
+        turn = self._turn
+        if turn is None:
+            return run(hosted.respond, request, source)
+        with turn:
+            return run(hosted.respond, request, source)
 
     def close(self, timeout: float | None = None) -> None:
         """Run the app's shutdown once, if it started; see :meth:`HostedApp.close`."""

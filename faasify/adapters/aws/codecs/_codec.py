@@ -10,10 +10,10 @@ from faasify.adapters.aws.shapes import Shape
 from faasify.core.body import TextTypes
 from faasify.core.http import Request, Response
 
-__all__ = ["AwsCodec", "CodecOptions"]
+__all__ = ["READ_ERRORS", "AwsCodec", "CodecOptions"]
 
-# What a plain lookup raises on an event of the wrong shape.
-_READ_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+#: What a plain lookup raises on an event of the wrong shape.
+READ_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
 
 
 class CodecOptions:
@@ -33,9 +33,10 @@ class AwsCodec:
     (single- or multi-value headers, say), so that :meth:`encode` needs
     nothing but the response. Built once per handler with its options;
     detection picks one per invoke and no per-invoke object is built for it.
-    Subclasses implement :meth:`read` with plain lookups; :meth:`decode` turns
-    what a malformed event breaks into a :class:`MalformedEventError` that
-    names the field (see :mod:`faasify.adapters.aws.codecs._schema`).
+    Subclasses implement :meth:`decode` with plain lookups inside one ``try``
+    (free in CPython 3.11 until something raises) and hand what a malformed
+    event breaks, one of :data:`READ_ERRORS`, to :meth:`malformed`, which names
+    the field (see :mod:`faasify.adapters.aws.codecs._schema`).
     """
 
     #: The shape's name, in log lines and errors (see :mod:`faasify.adapters.aws.shapes`).
@@ -47,19 +48,21 @@ class AwsCodec:
         self.options = options
 
     def decode(self, event: Any, context: Any) -> Request:
-        try:
-            return self.read(event, context)
-        except MalformedEventError:
-            raise
-        except _READ_ERRORS as exc:
-            problem = diagnose(self.fields, event, self.source)
-            if problem is None:
-                raise
-            raise problem from exc
-
-    def read(self, event: dict[str, Any], context: Any) -> Request:
-        """The request ``event`` carries; may raise what a plain lookup raises."""
+        """The request ``event`` carries; :class:`MalformedEventError` if it is malformed."""
         raise NotImplementedError
+
+    def malformed(self, event: Any, error: Exception) -> MalformedEventError:
+        """The error to raise for ``event``, whose reading failed with ``error``.
+
+        ``error`` itself is raised again when the event fits its shape: then
+        the failure was faasify's, and must stay a 500.
+        """
+        if isinstance(error, MalformedEventError):
+            return error  # already precise (an InvalidRequestError is a ValueError)
+        problem = diagnose(self.fields, event, self.source)
+        if problem is None:
+            raise error
+        return problem
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         """The platform's response object for ``response``."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
+from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs._maps import (
     check_str,
     encode_v1_style,
@@ -56,34 +56,37 @@ class ApplicationLoadBalancer(AwsCodec):
         self.source = "alb-multi-value" if multi_value else "alb"
         self._multi_value = multi_value
 
-    def read(self, event: dict[str, Any], context: Any) -> Request:
-        headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
-        server, scheme = origin(headers)
-        raw = check_str(event["path"] or "/", "path")
-        root_path, path = mount("", unquote_path(raw), self.options.base_path)
-        client = None
-        for name, value in headers:
-            if name == "x-forwarded-for":
-                client = (value.split(",", 1)[0].strip(), 0)
-                break
-        return Request(
-            method=check_str(event["httpMethod"], "httpMethod"),
-            path=path,
-            query_string=query_string(
-                event.get("queryStringParameters"),
-                event.get("multiValueQueryStringParameters"),
-                decoded=False,
-            ),
-            headers=headers,
-            body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
-            root_path=root_path,
-            scheme=scheme,
-            server=server,
-            client=client,
-            raw_path=raw.encode("utf-8"),
-            event=event,
-            context=context,
-        )
+    def decode(self, event: Any, context: Any) -> Request:
+        try:
+            headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
+            server, scheme = origin(headers)
+            raw = check_str(event["path"] or "/", "path")
+            root_path, path = mount("", unquote_path(raw), self.options.base_path)
+            client = None
+            for name, value in headers:
+                if name == "x-forwarded-for":
+                    client = (value.split(",", 1)[0].strip(), 0)
+                    break
+            return Request(
+                method=check_str(event["httpMethod"], "httpMethod"),
+                path=path,
+                query_string=query_string(
+                    event.get("queryStringParameters"),
+                    event.get("multiValueQueryStringParameters"),
+                    decoded=False,
+                ),
+                headers=headers,
+                body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                root_path=root_path,
+                scheme=scheme,
+                server=server,
+                client=client,
+                raw_path=raw.encode("utf-8"),
+                event=event,
+                context=context,
+            )
+        except READ_ERRORS as exc:
+            raise self.malformed(event, exc) from exc
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         return encode_v1_style(

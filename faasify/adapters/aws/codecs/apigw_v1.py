@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
+from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs._maps import (
     check_str,
     encode_v1_style,
@@ -63,45 +63,48 @@ class ApiGatewayV1(AwsCodec):
         self._http_api = http_api
         self._multi_value = multi_value
 
-    def read(self, event: dict[str, Any], context: Any) -> Request:
-        ctx = event.get("requestContext") or {}
-        headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
-        server, scheme = origin(headers, ctx.get("domainName") or "localhost")
-        path: str = check_str(event["path"] or "/", "path")
-        stage = ctx.get("stage") or ""
-        root_path = ""
-        raw_path = None
-        if self._http_api:
-            if stage and stage != "$default":
-                split = split_root(path, "/" + stage)
-                if split is not None:
-                    root_path, path = split
-        else:
-            raw_path = path.encode("utf-8")
-            path = unquote_path(path)
-            if stage and ".execute-api." in server[0]:
-                root_path = "/" + stage
-                raw_path = root_path.encode("utf-8") + raw_path
-        root_path, path = mount(root_path, path, self.options.base_path)
-        source_ip = (ctx.get("identity") or {}).get("sourceIp")
-        return Request(
-            method=check_str(event["httpMethod"], "httpMethod"),
-            path=path,
-            query_string=query_string(
-                event.get("queryStringParameters"),
-                event.get("multiValueQueryStringParameters"),
-                decoded=True,
-            ),
-            headers=headers,
-            body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
-            root_path=root_path,
-            scheme=scheme,
-            server=server,
-            client=(source_ip, 0) if source_ip else None,
-            raw_path=raw_path,
-            event=event,
-            context=context,
-        )
+    def decode(self, event: Any, context: Any) -> Request:
+        try:
+            ctx = event.get("requestContext") or {}
+            headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
+            server, scheme = origin(headers, ctx.get("domainName") or "localhost")
+            path: str = check_str(event["path"] or "/", "path")
+            stage = ctx.get("stage") or ""
+            root_path = ""
+            raw_path = None
+            if self._http_api:
+                if stage and stage != "$default":
+                    split = split_root(path, "/" + stage)
+                    if split is not None:
+                        root_path, path = split
+            else:
+                raw_path = path.encode("utf-8")
+                path = unquote_path(path)
+                if stage and ".execute-api." in server[0]:
+                    root_path = "/" + stage
+                    raw_path = root_path.encode("utf-8") + raw_path
+            root_path, path = mount(root_path, path, self.options.base_path)
+            source_ip = (ctx.get("identity") or {}).get("sourceIp")
+            return Request(
+                method=check_str(event["httpMethod"], "httpMethod"),
+                path=path,
+                query_string=query_string(
+                    event.get("queryStringParameters"),
+                    event.get("multiValueQueryStringParameters"),
+                    decoded=True,
+                ),
+                headers=headers,
+                body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                root_path=root_path,
+                scheme=scheme,
+                server=server,
+                client=(source_ip, 0) if source_ip else None,
+                raw_path=raw_path,
+                event=event,
+                context=context,
+            )
+        except READ_ERRORS as exc:
+            raise self.malformed(event, exc) from exc
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         return encode_v1_style(response, self.options, multi_value=self._multi_value, extra={})

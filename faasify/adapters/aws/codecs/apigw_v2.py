@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from faasify._exceptions import MalformedEventError
-from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
+from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs._maps import check_str
 from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body, encode_response_body
@@ -67,61 +67,66 @@ class ApiGatewayV2(AwsCodec):
         self.source = "function-url" if function_url else "http-api-v2"
         self._function_url = function_url
 
-    def read(self, event: dict[str, Any], context: Any) -> Request:
-        ctx = event["requestContext"]
-        http = ctx["http"]
-        event_headers = event.get("headers")
-        if event_headers:
-            headers = list(event_headers.items())
-            # AWS sends 2.0 header names lower-cased; hand-made events may not.
-            # Names seen before are remembered, so the check is one set test.
-            if not _LOWER_NAMES.issuperset(event_headers):
-                headers = _lowered(headers)
-            host = event_headers.get("host") or ctx.get("domainName") or "localhost"
-            server, scheme = server_from(
-                host, event_headers.get("x-forwarded-port"), event_headers.get("x-forwarded-proto")
+    def decode(self, event: Any, context: Any) -> Request:
+        try:
+            ctx = event["requestContext"]
+            http = ctx["http"]
+            event_headers = event.get("headers")
+            if event_headers:
+                headers = list(event_headers.items())
+                # AWS sends 2.0 header names lower-cased; hand-made events may not.
+                # Names seen before are remembered, so the check is one set test.
+                if not _LOWER_NAMES.issuperset(event_headers):
+                    headers = _lowered(headers)
+                host = event_headers.get("host") or ctx.get("domainName") or "localhost"
+                server, scheme = server_from(
+                    host,
+                    event_headers.get("x-forwarded-port"),
+                    event_headers.get("x-forwarded-proto"),
+                )
+            else:
+                headers = []
+                server, scheme = server_from(ctx.get("domainName") or "localhost", None, None)
+            cookies = event.get("cookies")
+            # Function URLs send the Cookie header *and* the cookies array.
+            if cookies and not (event_headers and "cookie" in event_headers):
+                if type(cookies) is not list:
+                    raise TypeError("cookies must be a list")
+                headers.append(("cookie", "; ".join(cookies)))
+            path: str = event.get("rawPath") or http["path"] or "/"
+            raw_path = None
+            root_path = ""
+            if self._function_url:
+                raw_path = path.encode()
+                if "%" in path:
+                    path = unquote(path)
+            else:
+                stage = ctx.get("stage")
+                if stage and stage != "$default":
+                    split = split_root(path, "/" + stage)
+                    if split is not None:
+                        root_path, path = split
+            base_path = self.options.base_path
+            if base_path:
+                root_path, path = mount(root_path, path, base_path)
+            source_ip = http.get("sourceIp")
+            body = event.get("body")
+            return Request(
+                check_str(http["method"], "requestContext.http.method"),
+                path,
+                (event.get("rawQueryString") or "").encode(),
+                headers,
+                decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
+                root_path,
+                scheme,
+                server,
+                (source_ip, 0) if source_ip else None,
+                raw_path,
+                event,
+                context,
             )
-        else:
-            headers = []
-            server, scheme = server_from(ctx.get("domainName") or "localhost", None, None)
-        cookies = event.get("cookies")
-        # Function URLs send the Cookie header *and* the cookies array.
-        if cookies and not (event_headers and "cookie" in event_headers):
-            if type(cookies) is not list:
-                raise TypeError("cookies must be a list")
-            headers.append(("cookie", "; ".join(cookies)))
-        path: str = event.get("rawPath") or http["path"] or "/"
-        raw_path = None
-        root_path = ""
-        if self._function_url:
-            raw_path = path.encode()
-            if "%" in path:
-                path = unquote(path)
-        else:
-            stage = ctx.get("stage")
-            if stage and stage != "$default":
-                split = split_root(path, "/" + stage)
-                if split is not None:
-                    root_path, path = split
-        base_path = self.options.base_path
-        if base_path:
-            root_path, path = mount(root_path, path, base_path)
-        source_ip = http.get("sourceIp")
-        body = event.get("body")
-        return Request(
-            check_str(http["method"], "requestContext.http.method"),
-            path,
-            (event.get("rawQueryString") or "").encode(),
-            headers,
-            decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
-            root_path,
-            scheme,
-            server,
-            (source_ip, 0) if source_ip else None,
-            raw_path,
-            event,
-            context,
-        )
+        except READ_ERRORS as exc:
+            raise self.malformed(event, exc) from exc
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         headers: dict[str, str] = {}
