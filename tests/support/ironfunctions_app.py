@@ -21,9 +21,9 @@ from tests.apps import fastapi_app, flask_app
 
 
 def _flask() -> Any:
-    from flask import Response
+    from flask import Flask, Response
 
-    app = flask_app()
+    app: Flask = flask_app()
 
     @app.route("/noisy")
     def noisy() -> Any:
@@ -34,9 +34,10 @@ def _flask() -> Any:
 
 
 def _fastapi() -> Any:
+    from fastapi import FastAPI
     from fastapi.responses import PlainTextResponse
 
-    app = fastapi_app()
+    app: FastAPI = fastapi_app()
     runs = {"startup": 0, "shutdown": 0}
 
     @contextlib.asynccontextmanager

@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
@@ -23,18 +25,18 @@ def say(text: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def lifespan(app):
+async def lifespan(app: Any) -> AsyncIterator[None]:
     say("STARTUP")
     yield
     await asyncio.sleep(0.05)  # closing things takes a moment
     say("SHUTDOWN")
 
 
-async def fast(request):
+async def fast(request: Any) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-async def slow(request):
+async def slow(request: Any) -> PlainTextResponse:
     say("INVOKING")
     await asyncio.sleep(1.0)
     return PlainTextResponse("slow ok")
