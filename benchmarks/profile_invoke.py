@@ -34,7 +34,6 @@ from benchmarks.candidates import CANDIDATES, CONTEXT
 from benchmarks.workload import WORKLOADS
 from faasify import handler
 
-
 #: timeit's loop: invokes per repeat, and repeats (the smoke test asks for fewer).
 TIMING = {"number": 3000, "repeat": 9}
 
