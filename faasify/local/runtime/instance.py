@@ -16,19 +16,25 @@ import sys
 import time
 from typing import Literal
 
+from faasify._exceptions import FaasifyError
 from faasify.local.runtime import _http
-from faasify.local.runtime.api import Invocation, RuntimeAPI
+from faasify.local.runtime.api import Invocation, RuntimeAPI, read_error
 
 __all__ = ["FunctionInstance", "InitFailed", "InvokeTimedOut", "RuntimeClient"]
 
 RuntimeClient = Literal["builtin", "awslambdaric"]
 
 
-class InitFailed(RuntimeError):
-    """The instance could not finish its init phase; the message says why."""
+class InitFailed(FaasifyError, RuntimeError):
+    """The instance could not finish its init phase; the message says why in one line."""
+
+    def __init__(self, reason: str, stack: str | None = None) -> None:
+        super().__init__(reason)
+        #: The init code's stack trace, when it raised.
+        self.stack = stack
 
 
-class InvokeTimedOut(RuntimeError):
+class InvokeTimedOut(FaasifyError, RuntimeError):
     """The invoke ran past its timeout; the instance was killed."""
 
 
@@ -105,14 +111,15 @@ class FunctionInstance:
             self.state = "idle"
             self._exited.add_done_callback(self._on_exit)
             return
+        stack = None
         if failed in done:
-            reason = (self.api.init_error or b"").decode(errors="replace")
+            reason, stack = read_error(self.api.init_error or b"")
         elif self._exited.done():
             reason = f"the process exited with code {self._exited.result()} during init"
         else:
             reason = f"init did not finish within {init_timeout:g}s"
         await self.stop(grace=0.5)
-        raise InitFailed(reason)
+        raise InitFailed(reason, stack)
 
     def _on_exit(self, task: asyncio.Task[int]) -> None:
         if self.state != "stopping":
