@@ -111,19 +111,23 @@ def load_target(spec: str) -> object:
 def _runnable_names(module: object) -> list[str]:
     """The public names in ``module`` that a command could run: handlers and apps.
 
-    Those are callable objects (an app, a handler) and the functions the
-    module defines itself; what it imported (functions, classes, modules) is not.
+    Those are faasify handlers and callables taking two or three arguments
+    (an ``(event, context)`` function, a WSGI or ASGI app) that the module
+    made itself, not imported.
     """
+    from faasify.adapters.handler import LambdaHandler
+
+    own = getattr(module, "__name__", "")
     names = []
     for name, value in sorted(vars(module).items()):
-        if name.startswith("_") or not callable(value) or _refusal(value, name):
+        if name.startswith("_") or _refusal(value, name) is not None:
             continue
-        if inspect.isfunction(value) and value.__module__ != getattr(module, "__name__", ""):
+        if inspect.isfunction(value) and value.__module__ != own:
             continue
-        if inspect.isbuiltin(value):
-            continue
-        names.append(name)
-    return names[:6]
+        arguments = _required_positional(value)
+        if isinstance(value, LambdaHandler) or (arguments and len(arguments) in (2, 3)):
+            names.append(name)
+    return names[:8]
 
 
 def _faasify_name(target: object) -> str | None:
@@ -167,7 +171,7 @@ def _refusal(target: object, spec: str) -> str | None:
 def _required_positional(target: Any) -> list[str] | None:
     try:
         parameters = inspect.signature(target).parameters.values()
-    except (TypeError, ValueError):
+    except Exception:  # not introspectable; a proxy object may even raise its own error
         return None
     return [
         p.name

@@ -23,8 +23,12 @@ logger = logging.getLogger("faasify.local")
 
 
 def _text(method: str, path: str, status: int, outcome: InvokeOutcome) -> str:
-    """``GET /todos 200 3.1 ms cold (init 412.0 ms) wait 0.0 ms instance-1``."""
-    start = "cold" if outcome.cold else "warm"
+    """``GET /todos 200 3.1 ms cold (init 412.0 ms) wait 0.0 ms instance-1``.
+
+    A request no instance took (throttled, or its cold start failed) says so
+    where the others say cold or warm.
+    """
+    start = "cold" if outcome.cold else "warm" if outcome.instance else "no instance"
     if outcome.cold and outcome.init_ms is not None:
         start += f" (init {outcome.init_ms:.1f} ms)"
     parts = [method, path, str(status), f"{outcome.duration_ms:.1f} ms", start]
