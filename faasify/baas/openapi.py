@@ -72,7 +72,11 @@ def _value_schema(column: sa.Column[Any], *, answer: bool) -> dict[str, Any]:
         if not answer:
             schema["pattern"] = _NO_NUL
     elif kind is dt.datetime:
-        schema = {"type": "string", "format": "date-time"}
+        if answer and not getattr(column.type, "timezone", False):
+            # Answered without an offset (the column holds UTC): not RFC 3339's date-time.
+            schema = {"type": "string", "description": "ISO 8601, UTC, without an offset"}
+        else:
+            schema = {"type": "string", "format": "date-time"}
     elif kind is dt.date:
         schema = {"type": "string", "format": "date"}
     elif kind is dt.time:

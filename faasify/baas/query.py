@@ -23,13 +23,13 @@ from faasify.baas.values import to_json
 
 __all__ = ["NamedQuery"]
 
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 _NUMBER = re.compile(r"-?[0-9]{1,300}(\.[0-9]{1,300})?([eE][-+]?[0-9]{1,3})?")
 _TRUTH = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _integer(text: str) -> int:
-    if not _INTEGER.fullmatch(text):
+    if not _INTEGER.fullmatch(text) or not -(2**63) <= int(text) < 2**63:
         raise ValueError(text)
     return int(text)
 

@@ -29,6 +29,7 @@ __all__ = [
     "MAX_DEPTH",
     "parse_body",
     "parse_query_value",
+    "parse_time",
     "python_type",
     "to_json",
 ]
@@ -108,7 +109,7 @@ def parse_query_value(column: sa.Column[Any], text: str, *, what: str) -> Any:
         if lowered in ("false", "0"):
             return False
     elif kind is int:
-        if _INTEGER.fullmatch(text):
+        if _INTEGER.fullmatch(text) and -(2**63) <= int(text) < 2**63:
             return int(text)
     elif kind in (float, decimal.Decimal):
         if _NUMBER.fullmatch(text):
@@ -117,7 +118,7 @@ def parse_query_value(column: sa.Column[Any], text: str, *, what: str) -> Any:
                 return number
     elif kind in (dt.datetime, dt.date):
         try:
-            return (dt.datetime if kind is dt.datetime else dt.date).fromisoformat(text)
+            return parse_time(column, text)
         except ValueError:
             pass
     elif kind is str or kind is None:
@@ -129,6 +130,20 @@ def parse_query_value(column: sa.Column[Any], text: str, *, what: str) -> Any:
         except ValueError:
             pass
     raise Problem(400, f"{what} cannot be {text[:40]!r}")
+
+
+def parse_time(column: sa.Column[Any], text: str) -> Any:
+    """An ISO 8601 date or date-time for ``column``.
+
+    A column without a time zone holds UTC: a value sent with an offset is
+    converted to UTC and stored without it. (Raises ``ValueError``.)
+    """
+    if python_type(column) is dt.date:
+        return dt.date.fromisoformat(text)
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is not None and not getattr(column.type, "timezone", False):
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def _finite(value: Any) -> Any:

@@ -64,7 +64,9 @@ def classify(exc: BaseException) -> Fault:
             return "bad_value"
         if state.startswith("40") or state == "55P03":
             return "retry"
-    if isinstance(exc, DataError):
+    if isinstance(exc, DataError) or isinstance(getattr(exc, "orig", None), OverflowError):
+        return "bad_value"
+    if isinstance(exc, OverflowError):  # SQLite's driver: an integer past 64 bits
         return "bad_value"
     original = getattr(exc, "orig", None)
     for candidate in (exc, original, getattr(original, "__cause__", None)):

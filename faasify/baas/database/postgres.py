@@ -18,7 +18,7 @@ transaction: without named statements there is nothing a pooler could hand to
 the wrong server connection, and inside a transaction the parse and execute of
 an unnamed statement stay on one. With ``"pgbouncer-prepared"`` (PgBouncer 1.21
 and later, ``max_prepared_statements`` set) the cache stays on: PgBouncer keeps
-track of the named statements itself. The pool never sends asyncpg's reset
+track of the named statements itself. The service never sends asyncpg's reset
 query (``RESET ALL; UNLISTEN *; ...``), which makes RDS Proxy pin the session:
 a connection comes back from a request with no transaction open, or is closed.
 """
@@ -26,8 +26,10 @@ a connection comes back from a request with no transaction open, or is closed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
@@ -135,6 +137,11 @@ def _result_processor(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
     table's column decides: a ``Float`` column is ``double precision`` (701), any
     other ``Numeric`` is ``numeric`` (1700).
     """
+    if isinstance(kind, sa.JSON):
+        # asyncpg answers json and jsonb as text: the service registers no codec,
+        # since registering one makes asyncpg introspect the type, which toggles
+        # jit with set_config (a statement that pins an RDS Proxy session).
+        return _json_value
     coltype = None
     if isinstance(kind, sa.Float):
         coltype = 701
@@ -144,6 +151,10 @@ def _result_processor(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
         return kind.dialect_impl(dialect).result_processor(dialect, coltype)  # type: ignore[no-any-return]
     except sa.exc.InvalidRequestError:
         return None
+
+
+def _json_value(text: Any) -> Any:
+    return None if text is None else json.loads(text)
 
 
 class _Session:
@@ -167,8 +178,109 @@ class _Session:
         return int(last) if last.isdigit() else 0
 
 
+class _Connections:
+    """At most ``size`` asyncpg connections, opened on demand, kept idle on a stack.
+
+    Not asyncpg's ``Pool``: it runs every acquire with a timeout in a task of its
+    own and every release under ``asyncio.shield``, another task, so a request
+    holds its slot of the gate for two more turns of the event loop, which under
+    load (hundreds of open client connections per worker) cost more than the
+    query. The gate in front already bounds how many requests use the database;
+    what is left to do here is a stack, and waiting only when a caller lets more
+    requests through than there are connections.
+    """
+
+    def __init__(self, connect: Callable[[], Any], size: int, idle_lifetime: float) -> None:
+        self._connect = connect
+        self._size = size
+        self._idle_lifetime = idle_lifetime
+        self._idle: list[tuple[Any, float, int]] = []
+        self._open = 0
+        self._generation = 0
+        self._born: dict[int, int] = {}
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._all: set[Any] = set()
+
+    async def acquire(self, timeout: float) -> Any:
+        now = time.monotonic()
+        while self._idle:
+            conn, since, generation = self._idle.pop()
+            if (
+                generation == self._generation
+                and now - since < self._idle_lifetime
+                and not conn.is_closed()
+            ):
+                return conn
+            self._discard(conn)
+        while self._open >= self._size:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, timeout)
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if self._idle:
+                conn, _, generation = self._idle.pop()
+                if generation == self._generation and not conn.is_closed():
+                    return conn
+                self._discard(conn)
+        self._open += 1
+        try:
+            conn = await self._connect()
+        except BaseException:
+            self._open -= 1
+            self._wake()
+            raise
+        self._all.add(conn)
+        self._born[id(conn)] = self._generation
+        return conn
+
+    def release(self, conn: Any) -> None:
+        if (
+            conn.is_closed()
+            or conn.is_in_transaction()
+            or self._born.get(id(conn)) != self._generation
+        ):
+            conn.terminate()
+            self._discard(conn)
+            return
+        self._idle.append((conn, time.monotonic(), self._generation))
+        self._wake()
+
+    def expire(self) -> None:
+        """Every connection open now is replaced before it is used again."""
+        self._generation += 1
+
+    async def close(self, timeout: float) -> None:
+        idle, self._idle = self._idle, []
+        for conn, _, _ in idle:
+            try:
+                await asyncio.wait_for(conn.close(), timeout)
+            except (asyncio.TimeoutError, OSError, Exception):
+                conn.terminate()
+            self._discard(conn)
+        for conn in list(self._all):  # still lent out: the requests are over
+            conn.terminate()
+            self._discard(conn)
+
+    def _discard(self, conn: Any) -> None:
+        if conn in self._all:
+            self._all.discard(conn)
+            self._born.pop(id(conn), None)
+            self._open -= 1
+            self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
 class PostgresDatabase:
-    """An asyncpg pool of ``pool_size`` connections, opened lazily."""
+    """Up to ``pool_size`` asyncpg connections, opened lazily."""
 
     dialect = "postgresql"
 
@@ -181,7 +293,7 @@ class PostgresDatabase:
         pinned = config.pooler in ("pgbouncer", "rds-proxy")
         self._statement_cache = 0 if pinned else _STATEMENT_CACHE
         self._always_in_transaction = pinned
-        self._pool: Any = None
+        self._pool: _Connections | None = None
 
     def compiled(self, statement: Statement) -> _Compiled:
         compiled = statement.compiled.get(_KEY)
@@ -194,61 +306,30 @@ class PostgresDatabase:
         import asyncpg
 
         config = self._config
-        self._pool = await asyncpg.create_pool(
-            self._dsn,
-            min_size=0,
-            max_size=config.pool_size,
-            timeout=config.connect_timeout,
-            command_timeout=config.command_timeout,
-            statement_cache_size=self._statement_cache,
-            server_settings={"application_name": config.application_name},
-            init=self._init_connection,
-            reset=self._reset_connection,
-        )
+
+        async def connect() -> Any:
+            conn = await asyncpg.connect(
+                self._dsn,
+                timeout=config.connect_timeout,
+                command_timeout=config.command_timeout,
+                statement_cache_size=self._statement_cache,
+                server_settings={"application_name": config.application_name},
+            )
+            return conn
+
+        self._pool = _Connections(connect, config.pool_size, idle_lifetime=300.0)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            try:
-                await asyncio.wait_for(pool.close(), self._config.command_timeout)
-            except (asyncio.TimeoutError, OSError):
-                pool.terminate()
-
-    async def _init_connection(self, conn: Any) -> None:
-        """JSON as SQLAlchemy's asyncpg dialect sets it up, so that its JSON type's
-        processors apply unchanged: text in, parsed values out."""
-        transaction = conn.transaction() if self._always_in_transaction else None
-        if transaction is not None:
-            await transaction.start()
-        await conn.set_type_codec(
-            "json",
-            encoder=str.encode,
-            decoder=lambda data: json.loads(data.decode()),
-            schema="pg_catalog",
-            format="binary",
-        )
-        await conn.set_type_codec(
-            "jsonb",
-            encoder=lambda text: b"\x01" + text.encode(),
-            decoder=lambda data: json.loads(data[1:].decode()),
-            schema="pg_catalog",
-            format="binary",
-        )
-        if transaction is not None:
-            await transaction.commit()
-
-    async def _reset_connection(self, conn: Any) -> None:
-        """Only what a request can leave behind: an open transaction. Never
-        asyncpg's default reset, whose RESET ALL and UNLISTEN pin RDS Proxy sessions."""
-        if conn.is_in_transaction():
-            await conn.execute("ROLLBACK")
+            await pool.close(self._config.command_timeout)
 
     @contextlib.asynccontextmanager
     async def session(self, *, transaction: bool) -> AsyncIterator[_Session]:
         pool = self._pool
         if pool is None:
             raise ConnectionError("the database pool is not open")
-        conn = await pool.acquire(timeout=self._config.acquire_timeout)
+        conn = await pool.acquire(self._config.acquire_timeout)
         try:
             if not (transaction or self._always_in_transaction):
                 yield _Session(conn, self)
@@ -269,7 +350,7 @@ class PostgresDatabase:
                 conn.terminate()
             raise
         finally:
-            await pool.release(conn)
+            pool.release(conn)
 
     async def ping(self) -> None:
         async with self.session(transaction=False) as session:
@@ -277,38 +358,33 @@ class PostgresDatabase:
 
     async def expire(self) -> None:
         if self._pool is not None:
-            await self._pool.expire_connections()
+            self._pool.expire()
 
     async def create_tables(self, metadatas: Sequence[sa.MetaData]) -> None:
-        """``create_all`` through a short-lived SQLAlchemy engine (one connection)."""
-        from sqlalchemy.ext.asyncio import create_async_engine
-        from sqlalchemy.pool import NullPool
-
-        from faasify.pools.sqlalchemy import pooler_safe_asyncpg_args
-
-        connect_args: dict[str, Any] = {
-            "server_settings": {"application_name": self._config.application_name},
-            "timeout": self._config.connect_timeout,
-            "command_timeout": max(self._config.command_timeout, 30.0),
-        }
-        if self._config.pooler in ("pgbouncer", "rds-proxy"):
-            pooler_safe_asyncpg_args(connect_args)
-        url = "postgresql+asyncpg://" + self._dsn.split("://", 1)[1]
-        engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
-        try:
-            for attempt in range(3):
-                try:
-                    async with engine.begin() as conn:
-                        for metadata in metadatas:
-                            await conn.run_sync(metadata.create_all)
-                    return
-                except sa.exc.DBAPIError as exc:
-                    state = getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
-                    if state not in _RACED_STATES or attempt == 2:
-                        raise
-                    # Another process created them at the same moment: look again.
-        finally:
-            await engine.dispose()
+        """``CREATE TABLE IF NOT EXISTS`` and ``CREATE INDEX IF NOT EXISTS`` for each
+        table, in dependency order, compiled by SQLAlchemy and run on one of the
+        service's own connections (SQLAlchemy's engine would register type codecs,
+        which makes asyncpg toggle ``jit`` with ``set_config``: a statement that
+        pins an RDS Proxy session)."""
+        statements: list[str] = []
+        for metadata in metadatas:
+            for table in metadata.sorted_tables:
+                create = sa.schema.CreateTable(table, if_not_exists=True)
+                statements.append(str(create.compile(dialect=self._sa_dialect)))
+                for index in sorted(table.indexes, key=lambda index: str(index.name)):
+                    made = sa.schema.CreateIndex(index, if_not_exists=True)
+                    statements.append(str(made.compile(dialect=self._sa_dialect)))
+        for attempt in range(3):
+            try:
+                async with self.session(transaction=True) as session:
+                    for statement in statements:
+                        await session.execute(Statement(sa.text(statement)), {})
+                return
+            except Exception as exc:
+                state = getattr(exc, "sqlstate", None)
+                if state not in _RACED_STATES or attempt == 2:
+                    raise
+                # Another process created them at the same moment: look again.
 
 
 def _needs_closing(exc: BaseException) -> bool:
