@@ -27,5 +27,9 @@ service = Service(
     queue_size=400,
     queue_timeout=5.0,
     create_tables=True,
+    # Names its backends in pg_stat_activity, where baas_load counts them.
+    engine_options={
+        "connect_args": {"server_settings": {"application_name": "faasify-bench-service"}}
+    },
 )
 app = service.app
