@@ -21,14 +21,16 @@ import sqlalchemy as sa
 
 from examples.todolist.schema import todos
 from examples.todolist.settings import Settings
-from examples.todolist.stores import sql_url
+from examples.todolist.stores import labelled, sql_url
 from faasify.baas import Collection, JWTAuth, Service
 from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
-__all__ = ["build_service", "queries"]  # and service, app: see __getattr__
+__all__ = ["SERVICE_NAME", "build_service", "queries"]  # and service, app: see __getattr__
 
 _bound = sa.bindparam
+#: The service's connections in ``pg_stat_activity.application_name``.
+SERVICE_NAME = "todolist-service"
 
 
 def queries() -> list[NamedQuery]:
@@ -82,8 +84,9 @@ def build_service(
         limiter = RedisRateLimiter(redis, rate=rate, per=1.0, burst=burst, prefix="todolist:rate:")
     else:
         limiter = MemoryRateLimiter(rate=rate, per=1.0, burst=burst)
+    database_url = sql_url(settings.database_url, asynchronous=True)
     return Service(
-        database_url=sql_url(settings.database_url, asynchronous=True),
+        database_url=database_url,
         collections=[
             Collection(
                 "todos",
@@ -98,6 +101,7 @@ def build_service(
         create_tables=True,
         pool_size=pool_size,
         rate_limiter=limiter,
+        engine_options={"connect_args": labelled(database_url, SERVICE_NAME)},
     )
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "MemoryStore",
     "SQLStore",
     "Store",
+    "labelled",
     "make_store",
     "run_sync",
     "sql_url",
@@ -169,6 +170,18 @@ def sql_url(url: str, *, asynchronous: bool) -> str:
     if scheme == "sqlite" and asynchronous:
         return f"sqlite+aiosqlite://{rest}"
     return url
+
+
+def labelled(url: str, name: str) -> dict[str, Any]:
+    """Driver arguments that name a PostgreSQL connection ``name`` in
+    ``pg_stat_activity.application_name``, so that whoever counts connections (the
+    demo's panel, an operator) sees who holds each; nothing for SQLite."""
+    scheme = url.partition("://")[0]
+    if not scheme.startswith("postgres"):
+        return {}
+    if "+asyncpg" in scheme:
+        return {"server_settings": {"application_name": name}}
+    return {"application_name": name}
 
 
 class _SyncConnection:
@@ -400,7 +413,8 @@ def make_store(settings: Settings, *, asynchronous: bool) -> Store:
         from faasify.pools import SQLAlchemyPool
 
         url = sql_url(settings.database_url, asynchronous=asynchronous)
-        return SQLStore(SQLAlchemyPool(url, name="todolist"))
+        name = f"todolist-{settings.stage}"
+        return SQLStore(SQLAlchemyPool(url, name="todolist", connect_args=labelled(url, name)))
     from faasify.baas import AsyncClient, Client
 
     kind = AsyncClient if asynchronous else Client
