@@ -160,7 +160,7 @@ def create_app(gateway: Gateway, panel_routes: Sequence[Any], lifespan: Any = No
         if first in STAGES:
             if not slash:  # /pooled -> /pooled/: the page's relative addresses need it
                 return RedirectResponse(f"/{first}/", status_code=308)
-            stage: Stage = first  # type: ignore[assignment]
+            stage: Stage = first
             path, named = "/" + rest, True
         else:
             stage, path, named = gateway.default, raw, False

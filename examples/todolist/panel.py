@@ -89,7 +89,7 @@ class Panel:
     async def _connections(self) -> dict[str, Any]:
         if self.counter is None:
             return {"counted": False, "source": None, "error": None}
-        pids = {
+        pids: dict[str, list[int]] = {
             stage: [i.process.pid for i in scaler.instances if i.alive and i.process is not None]
             for stage, scaler in self.gateway.scalers.items()
         }
@@ -177,10 +177,12 @@ class Panel:
             except (ValueError, UnicodeDecodeError):
                 users = None
             if not isinstance(users, int) or isinstance(users, bool) or not 1 <= users <= MAX_USERS:
+                logger.info("panel: refused a crowd of %.80r users", users)
                 return JSONResponse(
                     {"detail": f"users must be a whole number from 1 to {MAX_USERS}"}, 400
                 )
             if not self.start_crowd(users):
+                logger.info("panel: refused a crowd while one is running")
                 return JSONResponse({"detail": "a crowd is still running"}, 409)
             return JSONResponse({"users": users, "stages": list(self.gateway.scalers)}, 202)
 
