@@ -4,12 +4,27 @@
 from faasify import handler
 lambda_handler = handler(app)   # Flask, Django, FastAPI, Starlette, ...
 ```
+
+This package holds what a function author needs: the AWS Lambda handler
+factories and the exceptions. Other platforms' factories are in
+:mod:`faasify.adapters` (``faasify.adapters.gcf``, ...), pools in
+:mod:`faasify.pools`, the data service in :mod:`faasify.baas`, and what a new
+front door is built from in :mod:`faasify.core`.
 """
 
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
 from faasify._exceptions import (
+    AppError,
+    AppProtocolError,
     ConfigurationError,
     EventError,
     FaasifyError,
+    IncompleteResponseError,
+    InvalidRequestError,
     LifespanError,
     LifespanShutdownError,
     LifespanStartupError,
@@ -17,28 +32,20 @@ from faasify._exceptions import (
     PoolConnectError,
     PoolError,
     PoolTimeoutError,
+    RecordsFailedError,
     UnsupportedEventError,
 )
 from faasify._version import __version__
-from faasify.adapters import (
-    HostedApp,
-    Instance,
-    LambdaHandler,
-    RecordsFailedError,
-    Request,
-    Response,
-    asgi,
-    current_instance,
-    handler,
-    wsgi,
-)
+from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi
 
 __all__ = [
+    "AppError",
+    "AppProtocolError",
     "ConfigurationError",
     "EventError",
     "FaasifyError",
-    "HostedApp",
-    "Instance",
+    "IncompleteResponseError",
+    "InvalidRequestError",
     "LambdaHandler",
     "LifespanError",
     "LifespanShutdownError",
@@ -48,12 +55,34 @@ __all__ = [
     "PoolError",
     "PoolTimeoutError",
     "RecordsFailedError",
-    "Request",
-    "Response",
     "UnsupportedEventError",
     "__version__",
     "asgi",
-    "current_instance",
     "handler",
     "wsgi",
 ]
+
+# Platform-author machinery that this package exported before faasify.core
+# existed: still importable from here for one release, with a warning.
+_MOVED_TO_CORE = {
+    "HostedApp": "faasify.core.hosted",
+    "Instance": "faasify.core.instance",
+    "Request": "faasify.core.http",
+    "Response": "faasify.core.http",
+    "current_instance": "faasify.core.instance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _MOVED_TO_CORE.get(name)
+    if home is None:
+        raise AttributeError(f"module 'faasify' has no attribute {name!r}")
+    import importlib
+
+    warnings.warn(
+        f"faasify.{name} is deprecated and will be removed in faasify 0.3; "
+        f"import it from faasify.core",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(home), name)

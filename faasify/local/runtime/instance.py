@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Literal
 
+from faasify._exceptions import InitFailed, InvokeTimedOut
 from faasify.local.runtime import _http
 from faasify.local.runtime.api import Invocation, RuntimeAPI
 
@@ -24,12 +25,8 @@ __all__ = ["FunctionInstance", "InitFailed", "InvokeTimedOut", "RuntimeClient"]
 RuntimeClient = Literal["builtin", "awslambdaric"]
 
 
-class InitFailed(RuntimeError):
-    """The instance could not finish its init phase; the message says why."""
-
-
-class InvokeTimedOut(RuntimeError):
-    """The invoke ran past its timeout; the instance was killed."""
+# InitFailed and InvokeTimedOut live with faasify's other errors; they are
+# re-exported here, where the runtime raises them.
 
 
 class FunctionInstance:

@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from faasify._exceptions import InstancesBusy
 from faasify.local.runtime.instance import (
     FunctionInstance,
     InitFailed,
@@ -35,7 +36,7 @@ logger = logging.getLogger("faasify.local")
 ProcessModel = Literal["resident", "per-request"]
 
 
-class Throttled(RuntimeError):
+class Throttled(InstancesBusy):
     """Every instance stayed busy past the queue timeout (Lambda's 429)."""
 
 
