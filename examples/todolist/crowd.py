@@ -1,10 +1,12 @@
 """N users at once against one stage: what each user saved, and what they see after.
 
 The panel's "start N users" runs :func:`run_crowd` on every stage at the same
-time. Each user signs in, adds ``todos_each`` todos one after another, then
-lists them, all concurrently with the others, so that requests overlap and the
-platform runs several instances of the function. The result counts what a
-user would notice:
+time. Each user signs in, adds ``todos_each`` todos at once (as from as many
+tabs), then lists them, all users concurrently, so that requests overlap and
+the platform runs several instances of the function. (Added one after another,
+a user's todos would mostly land on the instance that had just answered them:
+the runtime reuses the most recently freed instance, which hides the stateful
+stage's flaw until the next burst.) The result counts what a user would notice:
 
 * ``lost``: todos whose create was answered 201 but that are missing from the
   user's own list afterwards (the list came from an instance that never saw
@@ -87,15 +89,17 @@ async def _one_user(
     if login.status != 200:
         return [], set()
     token = str(login.json()["token"])
+    texts = [f"todo {number} of {name}" for number in range(1, todos_each + 1)]
+    answers = await asyncio.gather(
+        *(call("POST", "/api/todos", "", _json(text), token) for text in texts)
+    )
     saved = []
-    for number in range(1, todos_each + 1):
-        text = f"todo {number} of {name}"
-        created = tally.note(await call("POST", "/api/todos", "", _json(text), token))
-        if created.status == 201:
+    for text, created in zip(texts, answers, strict=True):
+        if tally.note(created).status == 201:
             saved.append((int(created.json()["id"]), text))
     listed = tally.note(await call("GET", "/api/todos", "limit=100", b"", token))
-    texts = {item["text"] for item in listed.json()["items"]} if listed.status == 200 else set()
-    return saved, texts
+    seen = {item["text"] for item in listed.json()["items"]} if listed.status == 200 else set()
+    return saved, seen
 
 
 async def run_crowd(

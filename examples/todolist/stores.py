@@ -301,12 +301,10 @@ class SQLStore:
                 raise NotFound(next((i for i in ids if i not in found), ids[0]))
 
     async def close(self) -> None:
-        if self.pool._engine is None:
-            return
         if self.pool.asynchronous:
-            await self.pool.dispose()
+            await self.pool.close()
         else:
-            self.pool.dispose()
+            self.pool.close()
 
 
 # -- baas: the todo data service, through faasify.baas's client -----------------------------

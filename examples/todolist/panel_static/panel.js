@@ -86,15 +86,21 @@
     }
     const wrong = result.lost > 0 || result.duplicate_ids > 0;
     box.className = `result ${wrong ? "bad" : "good"}`;
-    if (wrong) {
+    if (result.lost > 0) {
       const parts = [`Lost ${result.lost} of ${result.saved} saved todos`];
       if (result.duplicate_ids > 0) parts.push(`${result.duplicate_ids} share an id with another`);
       verdict.textContent = `${parts.join("; ")}.`;
+    } else if (wrong) {
+      verdict.textContent =
+        `All ${result.saved} saved todos are in their users' lists, but ` +
+        `${result.duplicate_ids} share an id with another.`;
     } else {
       verdict.textContent = `All ${result.saved} saved todos are in their users' lists.`;
     }
     const served = plural(result.instances.length, "instance", "instances");
-    let text = wrong ? "Each user's list came from one instance, which had only what it saved. " : "";
+    let text = "";
+    if (result.lost > 0) text = "Each user's list came from one instance, which had only what it saved. ";
+    else if (wrong) text = "Each instance counts ids from 1: the same id names different todos. ";
     text += `${plural(result.users, "user", "users")}, ${result.requests} requests on ${served}`;
     text += `, ${plural(result.cold_starts, "cold start", "cold starts")}, ${result.seconds} s`;
     if (result.refused > 0) text += `; ${plural(result.refused, "answer", "answers")} refused`;
@@ -106,7 +112,7 @@
     if (crowd.running) {
       status.textContent =
         `${plural(crowd.users, "user", "users")} on every stage at once, each adding ` +
-        `${crowd.todos_each} todos…`;
+        `${crowd.todos_each} todos at once…`;
     } else {
       status.textContent =
         `Done: ${plural(crowd.users, "user", "users")} on every stage, each added ` +
