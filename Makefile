@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 DEMO   := $(VENV)/.installed-demo
 PORT   ?= 8000
 
-.PHONY: demo test lint typecheck unit bench clean docs plots
+.PHONY: demo test setup lint typecheck unit bench clean docs plots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ $(DEMO): pyproject.toml
 demo: $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO))  ## the todolist: page, function and data service at http://127.0.0.1:$(PORT)
 	$(BIN)/python -m examples.todolist --port $(PORT)
 
-test: lint typecheck unit docs  ## everything CI checks
+test: setup lint typecheck unit docs  ## everything CI checks
+
+# The system packages and servers the tests use (README: Tests and servers):
+# installs or starts what is missing, reports what it cannot provide.
+setup:
+	scripts/test-setup.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) setup
 	$(BIN)/pytest
 
 bench: $(STAMP)  ## adapter overhead against the peers; writes .benchmarks/ and docs tables

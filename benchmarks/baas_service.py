@@ -7,7 +7,7 @@ import os
 
 import sqlalchemy as sa
 
-from faasify.baas import Collection, Service
+from faasify.baas import Collection, DatabaseConfig, LimitsConfig, Service
 
 metadata = sa.MetaData()
 todos = sa.Table(
@@ -23,13 +23,12 @@ todos = sa.Table(
 
 service = Service(
     collections=[Collection("todos", todos)],
-    pool_size=int(os.environ.get("BAAS_POOL_SIZE", "10")),
-    queue_size=400,
-    queue_timeout=5.0,
-    create_tables=True,
-    # Names its backends in pg_stat_activity, where baas_load counts them.
-    engine_options={
-        "connect_args": {"server_settings": {"application_name": "faasify-bench-service"}}
-    },
+    database=DatabaseConfig(
+        pool_size=int(os.environ.get("BAAS_POOL_SIZE", "10")),
+        create_tables=True,
+        # Names its backends in pg_stat_activity, where baas_load counts them.
+        application_name="faasify-bench-service",
+    ),
+    limits=LimitsConfig(queue_size=400, queue_timeout=5.0),
 )
 app = service.app

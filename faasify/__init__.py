@@ -14,9 +14,6 @@ front door is built from in :mod:`faasify.core`.
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 from faasify._exceptions import (
     AppError,
     AppProtocolError,
@@ -35,6 +32,7 @@ from faasify._exceptions import (
     RecordsFailedError,
     UnsupportedEventError,
 )
+from faasify._moved import moved_names
 from faasify._version import __version__
 from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi
 
@@ -64,25 +62,16 @@ __all__ = [
 
 # Platform-author machinery that this package exported before faasify.core
 # existed: still importable from here for one release, with a warning.
-_MOVED_TO_CORE = {
-    "HostedApp": "faasify.core.hosted",
-    "Instance": "faasify.core.instance",
-    "Request": "faasify.core.http",
-    "Response": "faasify.core.http",
-    "current_instance": "faasify.core.instance",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _MOVED_TO_CORE.get(name)
-    if home is None:
-        raise AttributeError(f"module 'faasify' has no attribute {name!r}")
-    import importlib
-
-    warnings.warn(
-        f"faasify.{name} is deprecated and will be removed in faasify 0.3; "
-        f"import it from faasify.core",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module(home), name)
+__getattr__ = moved_names(
+    "faasify",
+    {
+        name: (home, "faasify.core")
+        for name, home in {
+            "HostedApp": "faasify.core.hosted",
+            "Instance": "faasify.core.instance",
+            "Request": "faasify.core.http",
+            "Response": "faasify.core.http",
+            "current_instance": "faasify.core.instance",
+        }.items()
+    },
+)

@@ -21,7 +21,7 @@ FaasifyError
 ├── PoolError                   a pool could not give the app a connection
 │   ├── PoolConnectError        the server cannot be reached within connect_timeout
 │   └── PoolTimeoutError        every connection stayed busy for acquire_timeout
-└── LocalRuntimeError           the local FaaS runtime could not run an invoke
+└── LocalRuntimeError           the local FaaS runtime could not run an invoke (also a RuntimeError)
     ├── InitFailed              an instance did not finish its init phase
     ├── InvokeTimedOut          an invoke ran past its timeout
     └── InstancesBusy           every instance stayed busy past the queue timeout
@@ -162,12 +162,17 @@ class PoolTimeoutError(PoolError):
     """No connection came free within ``acquire_timeout`` (the pool is exhausted)."""
 
 
-class LocalRuntimeError(FaasifyError):
+class LocalRuntimeError(FaasifyError, RuntimeError):
     """The local FaaS runtime (``faasify local``) could not run an invoke."""
 
 
 class InitFailed(LocalRuntimeError):
-    """An instance could not finish its init phase; the message says why."""
+    """An instance could not finish its init phase; the message says why in one line."""
+
+    def __init__(self, reason: str, stack: str | None = None) -> None:
+        super().__init__(reason)
+        #: The init code's stack trace, when it raised.
+        self.stack = stack
 
 
 class InvokeTimedOut(LocalRuntimeError):

@@ -41,7 +41,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.skipped and _in_ci() and any(item.get_closest_marker(m) for m in SERVER_MARKERS):
         report.outcome = "failed"
-        report.longrepr = f"server-backed test skipped under CI: {report.longrepr}"
+        report.longrepr = f"server-backed test skipped under CI: {_skip_reason(report.longrepr)}"
+
+
+def _skip_reason(longrepr: object) -> str:
+    """``path:line: reason`` from a skip's ``(path, line, "Skipped: reason")`` record."""
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        path, line, reason = longrepr
+        return f"{path}:{line}: {str(reason).removeprefix('Skipped: ')}"
+    return str(longrepr)
 
 
 # -- real servers (DATABASE_URL / REDIS_URL, or the local defaults) ------------------

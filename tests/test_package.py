@@ -26,11 +26,11 @@ from faasify.package import (
     ZIPPED_LIMIT,
     PackageError,
     SizeLimitError,
-    _local_requirement,
     build,
     parse_size,
     platform_tags,
 )
+from faasify.package._dependencies import local_requirement
 
 REPO = Path(__file__).resolve().parent.parent
 EVENT = REPO / "tests" / "events" / "http-api-v2.json"
@@ -433,7 +433,7 @@ def test_a_file_that_cannot_be_written_is_one_line_not_a_traceback(
 )
 def test_with_specs_that_are_local_paths(spec: str, local: bool) -> None:
     """Only a path is made absolute for pip; URLs and direct references go as written."""
-    assert _local_requirement(spec) is local
+    assert local_requirement(spec) is local
 
 
 def test_sizes_and_platform_tags() -> None:

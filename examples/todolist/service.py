@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from examples.todolist.schema import todos
 from examples.todolist.settings import Settings
-from examples.todolist.stores import labelled, sql_url
-from faasify.baas import Collection, JWTAuth, Service
+from examples.todolist.stores import sql_url
+from faasify.baas import Collection, DatabaseConfig, JWTAuth, LimitsConfig, Service
 from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
@@ -84,9 +84,13 @@ def build_service(
         limiter = RedisRateLimiter(redis, rate=rate, per=1.0, burst=burst, prefix="todolist:rate:")
     else:
         limiter = MemoryRateLimiter(rate=rate, per=1.0, burst=burst)
-    database_url = sql_url(settings.database_url, asynchronous=True)
     return Service(
-        database_url=database_url,
+        database=DatabaseConfig(
+            sql_url(settings.database_url, asynchronous=True),
+            create_tables=True,
+            pool_size=pool_size,
+            application_name=SERVICE_NAME,  # what pg_stat_activity calls its connections
+        ),
         collections=[
             Collection(
                 "todos",
@@ -98,10 +102,7 @@ def build_service(
         ],
         queries=queries(),
         auth=JWTAuth(settings.secret, algorithms=("HS256",)),
-        create_tables=True,
-        pool_size=pool_size,
-        rate_limiter=limiter,
-        engine_options={"connect_args": labelled(database_url, SERVICE_NAME)},
+        limits=LimitsConfig(rate_limiter=limiter),
     )
 
 

@@ -22,38 +22,25 @@ pays only for its own. :func:`faasify.handler` is the AWS one.
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from typing import Any
+from faasify._moved import moved_names
 
 __all__: list[str] = []
 
 # Names this package exported before the front doors moved into their own
 # modules: still importable from here for one release, with a warning.
-_MOVED = {
-    "LambdaHandler": ("faasify.adapters.aws.handler", "faasify"),
-    "asgi": ("faasify.adapters.aws.handler", "faasify"),
-    "handler": ("faasify.adapters.aws.handler", "faasify"),
-    "wsgi": ("faasify.adapters.aws.handler", "faasify"),
-    "RecordsFailedError": ("faasify._exceptions", "faasify"),
-    "HostedApp": ("faasify.core.hosted", "faasify.core"),
-    "detect_app_kind": ("faasify.core.hosted", "faasify.core"),
-    "Instance": ("faasify.core.instance", "faasify.core"),
-    "current_instance": ("faasify.core.instance", "faasify.core"),
-    "Request": ("faasify.core.http", "faasify.core"),
-    "Response": ("faasify.core.http", "faasify.core"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    moved = _MOVED.get(name)
-    if moved is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    home, public = moved
-    warnings.warn(
-        f"faasify.adapters.{name} is deprecated and will be removed in faasify 0.3; "
-        f"import it from {public}",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module(home), name)
+__getattr__ = moved_names(
+    "faasify.adapters",
+    {
+        "LambdaHandler": ("faasify.adapters.aws.handler", "faasify"),
+        "asgi": ("faasify.adapters.aws.handler", "faasify"),
+        "handler": ("faasify.adapters.aws.handler", "faasify"),
+        "wsgi": ("faasify.adapters.aws.handler", "faasify"),
+        "RecordsFailedError": ("faasify._exceptions", "faasify"),
+        "HostedApp": ("faasify.core.hosted", "faasify.core"),
+        "detect_app_kind": ("faasify.core.hosted", "faasify.core"),
+        "Instance": ("faasify.core.instance", "faasify.core"),
+        "current_instance": ("faasify.core.instance", "faasify.core"),
+        "Request": ("faasify.core.http", "faasify.core"),
+        "Response": ("faasify.core.http", "faasify.core"),
+    },
+)

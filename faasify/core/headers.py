@@ -21,6 +21,7 @@ __all__ = [
     "HOP_BY_HOP",
     "Headers",
     "check_text",
+    "is_text",
     "origin",
     "request_headers",
     "safe_response_header",
@@ -61,7 +62,8 @@ def check_text(value: Any, field: str) -> str:
     return value
 
 
-def _is_text(value: Any) -> bool:
+def is_text(value: Any) -> bool:
+    """Whether ``value`` is a string that encodes to UTF-8 (no lone surrogate)."""
     if type(value) is not str:
         return False
     if value.isascii():
@@ -81,7 +83,7 @@ def request_headers(pairs: Iterable[tuple[Any, Any]], body: bytes) -> Headers:
     headers: Headers = []
     cookies: list[str] = []
     for name, value in pairs:
-        if not (_is_text(name) and _is_text(value)):
+        if not (is_text(name) and is_text(value)):
             check_text(name, "a header name")
             check_text(value, f"header {name!r}")
         lowered = name.lower()

@@ -1,9 +1,10 @@
 """faasify's own instance loop for the Lambda Runtime API (what awslambdaric does).
 
-``python -m faasify.local.bootstrap module:handler`` imports the handler (the
-init phase), then asks ``$AWS_LAMBDA_RUNTIME_API`` for the next invocation,
-calls the handler and posts its result or error, forever. An import failure
-is posted as an init error. It needs nothing but the standard library, so a
+``python -m faasify.local.bootstrap module:handler`` imports the handler (or
+the app, wrapped with faasify.handler: the init phase), then asks
+``$AWS_LAMBDA_RUNTIME_API`` for the next invocation, calls the handler and
+posts its result or error, forever. An import failure is posted as an init
+error. It needs nothing but the standard library, so a
 function can run behind the local runtime without awslambdaric installed.
 """
 
@@ -18,7 +19,7 @@ import time
 import traceback
 from typing import Any
 
-from faasify.cli import load_handler
+from faasify.cli._target import ImportFailed, TargetError, load_handler, user_traceback
 
 __all__ = ["RuntimeAPIClient", "main"]
 
@@ -26,6 +27,20 @@ _BASE = "/2018-06-01/runtime"
 
 
 def _error_body(exc: BaseException) -> bytes:
+    if isinstance(exc, ImportFailed):  # the function's own module raised: its error, its trace
+        return json.dumps(
+            {
+                "errorMessage": str(exc.error),
+                "errorType": type(exc.error).__name__,
+                "stackTrace": user_traceback(exc.error),
+            }
+        ).encode()
+    if isinstance(exc, TargetError):
+        # The handler's name is wrong: the message says it all, as awslambdaric's
+        # Runtime.ImportModuleError does, and a trace of faasify's loader would not help.
+        return json.dumps(
+            {"errorMessage": str(exc), "errorType": "Runtime.ImportModuleError"}
+        ).encode()
     return json.dumps(
         {
             "errorMessage": str(exc),

@@ -17,7 +17,7 @@ from typing import Any
 from faasify.local.context import LocalContext
 from faasify.local.events import EventFormat, build_event, read_result
 
-__all__ = ["make_server", "serve"]
+__all__ = ["make_server", "serve", "serve_until_interrupted"]
 
 logger = logging.getLogger("faasify.local")
 
@@ -88,8 +88,13 @@ def serve(
     event_format: EventFormat = "http-api-v2",
 ) -> None:
     """Serve ``handler`` until interrupted."""
-    server = make_server(handler, host, port, event_format)
-    logger.info("serving on http://%s:%d (%s events)", host, server.server_port, event_format)
+    serve_until_interrupted(make_server(handler, host, port, event_format), event_format)
+
+
+def serve_until_interrupted(server: HTTPServer, event_format: EventFormat) -> None:
+    """Announce ``server``'s URL (it listens already), then serve it until Ctrl-C."""
+    host, port = server.server_address[:2]
+    logger.info("faasify serve: http://%s:%d (%s events)", host, port, event_format)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -49,3 +49,8 @@ async def fastapi_slow(s: float = 0.05) -> dict[str, object]:
 
 flask_handler = handler(flask_app)
 fastapi_handler = handler(fastapi_app)
+
+
+def raising_handler(event: object, context: object) -> object:
+    """A handler (not an app) whose own code raises: an invocation error."""
+    return 1 / 0

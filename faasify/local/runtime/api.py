@@ -11,12 +11,13 @@ phase, which is how its cold start is timed.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Invocation", "RuntimeAPI"]
+__all__ = ["Invocation", "RuntimeAPI", "read_error"]
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{name}"
 
@@ -109,3 +110,24 @@ class RuntimeAPI:
 
 def _not_found() -> tuple[int, list[tuple[str, str]], bytes]:
     return 404, [("Content-Type", "application/json")], b'{"errorMessage":"not found"}'
+
+
+def read_error(body: bytes) -> tuple[str, str | None]:
+    """``(one line, stack trace)`` from an error the instance posted, or a crash report.
+
+    The Runtime API's error body is ``{"errorType", "errorMessage", "stackTrace"}``
+    (the trace a list of lines, or one string); a crash report is a plain sentence.
+    The line is for the client and the log, the trace for the log only.
+    """
+    text = body.decode(errors="replace")
+    try:
+        report = json.loads(text)
+    except ValueError:
+        return text, None
+    if not isinstance(report, dict) or "errorMessage" not in report:
+        return text, None
+    kind, message = report.get("errorType"), str(report.get("errorMessage"))
+    line = message if not kind or str(kind).startswith("Runtime.") else f"{kind}: {message}"
+    trace = report.get("stackTrace")
+    stack = "".join(trace) if isinstance(trace, list) else trace if isinstance(trace, str) else None
+    return line, stack or None

@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from faasify.local.events import EventFormat, build_event, read_result
-from faasify.local.runtime.scaler import Scaler
+from faasify.local.runtime.request_log import LogFormat, log_request
+from faasify.local.runtime.scaler import InvokeOutcome, Scaler
 
 __all__ = ["METRICS_PATH", "create_app"]
 
@@ -28,8 +29,37 @@ def _error(status: int, message: str, **headers: str) -> Response:
     return Response(body, status, media_type="application/json", headers=headers)
 
 
-def create_app(scaler: Scaler, event_format: EventFormat = "http-api-v2") -> Starlette:
-    """A Starlette app that serves every path through ``scaler``'s instances."""
+def _response(outcome: InvokeOutcome) -> Response:
+    """What the client gets for ``outcome``: the function's answer, or the runtime's error."""
+    if outcome.status == 429:
+        return _error(429, "Rate Exceeded: every instance is busy", **{"Retry-After": "1"})
+    if outcome.result is None:
+        message = {502: "the function failed", 504: "the function timed out"}.get(
+            outcome.status, "error"
+        )
+        return _error(outcome.status, f"{message}: {outcome.error}")
+    try:
+        result = read_result(outcome.result)
+    except (KeyError, TypeError, ValueError):
+        outcome.error = "the function returned something that is not an HTTP response"
+        return _error(502, outcome.error)
+    response = Response(result.body, result.status)
+    response.raw_headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in result.headers
+        if name.lower() not in _HOP_BY_HOP
+    ] + [(b"content-length", str(len(result.body)).encode())]
+    return response
+
+
+def create_app(
+    scaler: Scaler, event_format: EventFormat = "http-api-v2", *, log_format: LogFormat = "text"
+) -> Starlette:
+    """A Starlette app that serves every path through ``scaler``'s instances.
+
+    Every request is logged as one line (see :mod:`.request_log`) with the
+    status the client got.
+    """
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(scaler.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -52,23 +82,8 @@ def create_app(scaler: Scaler, event_format: EventFormat = "http-api-v2") -> Sta
             source_ip=request.client.host if request.client else "127.0.0.1",
         )
         outcome = await scaler.invoke(event)
-        if outcome.status == 429:
-            return _error(429, "Rate Exceeded: every instance is busy", **{"Retry-After": "1"})
-        if outcome.result is None:
-            message = {502: "the function failed", 504: "the function timed out"}.get(
-                outcome.status, "error"
-            )
-            return _error(outcome.status, f"{message}: {outcome.error}")
-        try:
-            result = read_result(outcome.result)
-        except (KeyError, TypeError, ValueError):
-            return _error(502, "the function returned something that is not an HTTP response")
-        response = Response(result.body, result.status)
-        response.raw_headers = [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in result.headers
-            if name.lower() not in _HOP_BY_HOP
-        ] + [(b"content-length", str(len(result.body)).encode())]
+        response = _response(outcome)
+        log_request(request.method, request.url.path, response.status_code, outcome, log_format)
         return response
 
     @contextlib.asynccontextmanager

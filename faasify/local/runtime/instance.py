@@ -18,7 +18,7 @@ from typing import Literal
 
 from faasify._exceptions import InitFailed, InvokeTimedOut
 from faasify.local.runtime import _http
-from faasify.local.runtime.api import Invocation, RuntimeAPI
+from faasify.local.runtime.api import Invocation, RuntimeAPI, read_error
 
 __all__ = ["FunctionInstance", "InitFailed", "InvokeTimedOut", "RuntimeClient"]
 
@@ -102,14 +102,15 @@ class FunctionInstance:
             self.state = "idle"
             self._exited.add_done_callback(self._on_exit)
             return
+        stack = None
         if failed in done:
-            reason = (self.api.init_error or b"").decode(errors="replace")
+            reason, stack = read_error(self.api.init_error or b"")
         elif self._exited.done():
             reason = f"the process exited with code {self._exited.result()} during init"
         else:
             reason = f"init did not finish within {init_timeout:g}s"
         await self.stop(grace=0.5)
-        raise InitFailed(reason)
+        raise InitFailed(reason, stack)
 
     def _on_exit(self, task: asyncio.Task[int]) -> None:
         if self.state != "stopping":

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from faasify._exceptions import InstancesBusy
+from faasify.local.runtime.api import read_error
 from faasify.local.runtime.instance import (
     FunctionInstance,
     InitFailed,
@@ -53,6 +54,8 @@ class InvokeOutcome:
     init_ms: float | None
     wait_ms: float
     duration_ms: float
+    #: The handler's stack trace when it raised (for the log, never the client).
+    stack: str | None = None
 
 
 class Scaler:
@@ -216,83 +219,74 @@ class Scaler:
         self._idle.append(instance)
         self._update_gauges()
 
+    async def check(self) -> float:
+        """Start one throwaway instance, see its init through, and stop it.
+
+        A wrong module path or an import that fails then shows when the runtime
+        starts, not at the first request. Returns the instance's init time in
+        milliseconds; raises :class:`InitFailed` with the reason.
+        """
+        instance = FunctionInstance(0, self.handler, client=self.client, cwd=self.cwd, env=self.env)
+        try:
+            await instance.start(self.init_timeout)
+        finally:
+            await instance.stop(self.grace)
+        assert instance.init_ms is not None
+        return instance.init_ms
+
     async def invoke(self, event: dict[str, Any]) -> InvokeOutcome:
-        """Run ``event`` on an instance and say how it went."""
+        """Run ``event`` on an instance and say how it went.
+
+        The times add up to the request's: ``wait_ms`` queued for an instance,
+        ``init_ms`` starting one (a cold start), ``duration_ms`` in the handler.
+        """
         arrived = time.monotonic()
         request_id = str(uuid.uuid4())
         try:
             instance, cold = await self._acquire(arrived + self.queue_timeout)
         except Throttled as exc:
+            waited = (time.monotonic() - arrived) * 1000
+            self.metrics.wait.observe(waited / 1000)
             self.metrics.throttles.inc()
             self.metrics.invocations.labels("throttled").inc()
-            return self._outcome(429, None, str(exc), None, False, arrived, arrived, request_id)
+            return InvokeOutcome(request_id, 429, None, str(exc), None, False, None, waited, 0.0)
         except InitFailed as exc:
             self.metrics.invocations.labels("init_error").inc()
-            error = f"init failed: {exc}"
-            return self._outcome(502, None, error, None, True, arrived, arrived, request_id)
+            logger.error("init failed: %s%s", exc, f"\n{exc.stack}" if exc.stack else "")
+            spent = (time.monotonic() - arrived) * 1000
+            return InvokeOutcome(
+                request_id, 502, None, f"init failed: {exc}", None, True, spent, 0.0, 0.0
+            )
         acquired = time.monotonic()
-        self.metrics.wait.observe(acquired - arrived)
+        init_ms = instance.init_ms if cold and instance.init_ms is not None else 0.0
+        wait_ms = max(0.0, (acquired - arrived) * 1000 - init_ms)
+        self.metrics.wait.observe(wait_ms / 1000)
         instance.state = "busy"
         self._update_gauges()
+        result: dict[str, Any] | None = None
+        error = stack = None
         try:
             kind, body = await instance.invoke(json.dumps(event).encode(), self.timeout, request_id)
         except InvokeTimedOut as exc:
-            self.metrics.invocations.labels("timeout").inc()
-            outcome = self._outcome(
-                504, None, str(exc), instance, cold, arrived, acquired, request_id
-            )
+            status, error, label = 504, str(exc), "timeout"
         else:
             if kind == "response":
-                self.metrics.invocations.labels("ok").inc()
-                outcome = self._outcome(
-                    200, json.loads(body), None, instance, cold, arrived, acquired, request_id
-                )
+                status, result, label = 200, json.loads(body), "ok"
             else:
-                self.metrics.invocations.labels(kind).inc()
-                detail = body.decode(errors="replace")
-                outcome = self._outcome(
-                    502, None, detail, instance, cold, arrived, acquired, request_id
-                )
+                status, label = 502, kind
+                error, stack = read_error(body)
         finally:
             self._release(instance)
-        return outcome
-
-    def _outcome(
-        self,
-        status: int,
-        result: dict[str, Any] | None,
-        error: str | None,
-        instance: FunctionInstance | None,
-        cold: bool,
-        arrived: float,
-        acquired: float,
-        request_id: str,
-    ) -> InvokeOutcome:
-        now = time.monotonic()
-        outcome = InvokeOutcome(
+        self.metrics.invocations.labels(label).inc()
+        return InvokeOutcome(
             request_id=request_id,
             status=status,
             result=result,
             error=error,
-            instance=instance.id if instance else None,
+            instance=instance.id,
             cold=cold,
-            init_ms=instance.init_ms if (instance and cold) else None,
-            wait_ms=(acquired - arrived) * 1000,
-            duration_ms=(now - acquired) * 1000,
+            init_ms=init_ms if cold else None,
+            wait_ms=wait_ms,
+            duration_ms=(time.monotonic() - acquired) * 1000,
+            stack=stack,
         )
-        logger.info(
-            json.dumps(
-                {
-                    "message": "invoke",
-                    "request_id": request_id,
-                    "instance": outcome.instance,
-                    "status": status,
-                    "cold_start": cold,
-                    "init_ms": None if outcome.init_ms is None else round(outcome.init_ms, 1),
-                    "duration_ms": round(outcome.duration_ms, 2),
-                    "wait_ms": round(outcome.wait_ms, 2),
-                    **({"error": error[:500]} if error else {}),
-                }
-            )
-        )
-        return outcome

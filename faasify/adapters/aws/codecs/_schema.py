@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from faasify._exceptions import MalformedEventError
+from faasify.core.headers import is_text
 
 __all__ = ["Field", "diagnose"]
 
@@ -36,46 +37,34 @@ class Field:
         self.fields = fields
 
 
-def _text(value: Any) -> bool:
-    if type(value) is not str:
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _problem(field: Field, value: Any) -> str | None:
     """What is wrong with ``value`` for ``field`` itself (not its sub-fields)."""
     kind = field.kind
     if kind == "object":
         return None if type(value) is dict else "must be a JSON object"
     if kind == "string":
-        return None if _text(value) else "must be a string of text"
+        return None if is_text(value) else "must be a string of text"
     if kind == "boolean":
         return None if type(value) is bool else "must be true or false"
     if kind == "string-list":
         if type(value) is not list:
             return "must be a list of strings"
-        return None if all(_text(v) for v in value) else "must hold only strings of text"
+        return None if all(is_text(v) for v in value) else "must hold only strings of text"
     if kind in ("string-map", "multi-map", "list-map"):
         if type(value) is not dict:
             return "must be a JSON object"
         for name, item in value.items():
-            if not _text(name):
+            if not is_text(name):
                 return "has a name that is not a string of text"
             if kind == "string-map":
-                ok = _text(item)
+                ok = is_text(item)
             elif kind == "multi-map":
-                ok = type(item) is list and all(_text(v) for v in item)
+                ok = type(item) is list and all(is_text(v) for v in item)
             else:
                 ok = (
                     item is None
-                    or _text(item)
-                    or (type(item) is list and all(_text(v) for v in item))
+                    or is_text(item)
+                    or (type(item) is list and all(is_text(v) for v in item))
                 )
             if not ok:
                 return f"has a value for {name!r} of the wrong type"

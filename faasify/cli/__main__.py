@@ -1,0 +1,5 @@
+"""``python -m faasify.cli``: the ``faasify`` command."""
+
+from faasify.cli import main
+
+raise SystemExit(main())
