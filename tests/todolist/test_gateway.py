@@ -111,6 +111,6 @@ def test_a_crowd_runs_once_at_a_time_and_the_panel_reports_it(demo: str) -> None
         assert connections["counted"]
         assert connections["functions"]["stateful"] == connections["functions"]["baas"] == 0
         assert connections["functions"]["pooled"] == 2
-        assert connections["service"] == 1  # the embedded database's one connection
+        assert connections["service"] >= 1  # the service's own, in this process
     status, _, _ = _call(demo + "panel/api/crowd", "POST", {"users": 1})
     assert status == 202  # done, so another may start
