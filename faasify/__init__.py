@@ -14,7 +14,38 @@ front door is built from in :mod:`faasify.core`.
 
 from __future__ import annotations
 
-from faasify._exceptions import (
+from collections.abc import Callable
+from typing import Any
+
+
+def _moved_names(module: str, moved: dict[str, tuple[str, str]]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``module`` that finds each moved name in its new home.
+
+    ``moved`` maps a name to ``(the module it lives in, where users should
+    import it from)``; using one gives a :class:`DeprecationWarning`.
+    """
+
+    def __getattr__(name: str) -> Any:
+        found = moved.get(name)
+        if found is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        import importlib
+        import warnings
+
+        home, public = found
+        warnings.warn(
+            f"{module}.{name} is deprecated and will be removed in faasify 0.3; "
+            f"import it from {public}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(home), name)
+
+    return __getattr__
+
+
+# The names below import the front door's modules, which use _moved_names.
+from faasify._exceptions import (  # noqa: E402
     AppError,
     AppProtocolError,
     ConfigurationError,
@@ -32,9 +63,8 @@ from faasify._exceptions import (
     RecordsFailedError,
     UnsupportedEventError,
 )
-from faasify._moved import moved_names
-from faasify._version import __version__
-from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi
+from faasify._version import __version__  # noqa: E402
+from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi  # noqa: E402
 
 __all__ = [
     "AppError",
@@ -60,18 +90,16 @@ __all__ = [
     "wsgi",
 ]
 
+
 # Platform-author machinery that this package exported before faasify.core
 # existed: still importable from here for one release, with a warning.
-__getattr__ = moved_names(
+__getattr__ = _moved_names(
     "faasify",
     {
-        name: (home, "faasify.core")
-        for name, home in {
-            "HostedApp": "faasify.core.hosted",
-            "Instance": "faasify.core.instance",
-            "Request": "faasify.core.http",
-            "Response": "faasify.core.http",
-            "current_instance": "faasify.core.instance",
-        }.items()
+        "HostedApp": ("faasify.core.hosted", "faasify.core"),
+        "Instance": ("faasify.core.instance", "faasify.core"),
+        "Request": ("faasify.core.http", "faasify.core"),
+        "Response": ("faasify.core.http", "faasify.core"),
+        "current_instance": ("faasify.core.instance", "faasify.core"),
     },
 )

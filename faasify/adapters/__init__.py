@@ -22,13 +22,13 @@ pays only for its own. :func:`faasify.handler` is the AWS one.
 
 from __future__ import annotations
 
-from faasify._moved import moved_names
+from faasify import _moved_names
 
 __all__: list[str] = []
 
 # Names this package exported before the front doors moved into their own
 # modules: still importable from here for one release, with a warning.
-__getattr__ = moved_names(
+__getattr__ = _moved_names(
     "faasify.adapters",
     {
         "LambdaHandler": ("faasify.adapters.aws.handler", "faasify"),

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from faasify._exceptions import ConfigurationError, MalformedEventError, UnsupportedEventError
 from faasify.core.hosted import HostedApp
@@ -34,42 +34,13 @@ from faasify.core.log import (
     log_startup_failure,
 )
 
-__all__ = ["Codec", "Executor", "RequestLoop"]
+if TYPE_CHECKING:
+    from faasify.core.codec import Codec, Executor
+
+__all__ = ["RequestLoop"]
 
 _T = TypeVar("_T")
 _INFO = logging.INFO
-
-
-class Codec(Protocol):
-    """Translates one front door's events to :class:`Request` and back.
-
-    A codec is built once per handler (at cold start), with whatever options
-    the front door has; it keeps no per-request state, so one instance serves
-    every request, from any thread.
-    """
-
-    @property
-    def source(self) -> str:
-        """The front door's name, as it appears in log lines."""
-        ...
-
-    def decode(self, event: Any, context: Any) -> Request:
-        """The request the event carries; :class:`MalformedEventError` if it cannot be read."""
-        ...
-
-    def encode(self, response: Response, event: Any, context: Any) -> Any:
-        """What the host expects back for ``response`` to the request in ``event``."""
-        ...
-
-
-class Executor(Protocol):
-    """Where the app runs: called with a function and its arguments, returns its result.
-
-    For a host that calls the function inside a running event loop of its own
-    (the Fn fdk), the app runs on a thread of faasify's instead.
-    """
-
-    def __call__(self, function: Callable[..., _T], /, *args: Any) -> _T: ...
 
 
 def _no_codec(event: Any) -> Codec | None:

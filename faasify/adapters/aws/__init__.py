@@ -10,7 +10,35 @@
   local runtime.
 """
 
-from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi
-from faasify.adapters.aws.shapes import SHAPES, Shape
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["SHAPES", "LambdaHandler", "Shape", "asgi", "handler", "wsgi"]
+
+# Loaded on first use, so that importing the handler's own module (which runs
+# this package's __init__ first) costs no more than that module.
+_HOMES = {
+    "LambdaHandler": "faasify.adapters.aws.handler",
+    "asgi": "faasify.adapters.aws.handler",
+    "handler": "faasify.adapters.aws.handler",
+    "wsgi": "faasify.adapters.aws.handler",
+    "SHAPES": "faasify.adapters.aws.shapes",
+    "Shape": "faasify.adapters.aws.shapes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'faasify.adapters.aws' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi
+    from faasify.adapters.aws.shapes import SHAPES, Shape

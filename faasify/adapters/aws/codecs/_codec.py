@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faasify._exceptions import MalformedEventError
-from faasify.adapters.aws.codecs._schema import Field, diagnose
-from faasify.adapters.aws.shapes import Shape
-from faasify.core.body import TextTypes
-from faasify.core.http import Request, Response
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from faasify.adapters.aws.codecs._schema import Field
+    from faasify.adapters.aws.shapes import Shape
+    from faasify.core.body import TextTypes
+    from faasify.core.http import Request, Response
 
 __all__ = ["READ_ERRORS", "AwsCodec", "CodecOptions"]
 
@@ -41,8 +45,8 @@ class AwsCodec:
 
     #: The shape's name, in log lines and errors (see :mod:`faasify.adapters.aws.shapes`).
     source: Shape
-    #: The shape's fields, checked only after a failed read.
-    fields: Field
+    #: The shape's fields, built (and checked) only after a failed read.
+    fields: Callable[[], Field]
 
     def __init__(self, options: CodecOptions) -> None:
         self.options = options
@@ -59,7 +63,9 @@ class AwsCodec:
         """
         if isinstance(error, MalformedEventError):
             return error  # already precise (an InvalidRequestError is a ValueError)
-        problem = diagnose(self.fields, event, self.source)
+        from faasify.adapters.aws.codecs._schema import diagnose
+
+        problem = diagnose(self.fields(), event, self.source)
         if problem is None:
             raise error
         return problem

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from http import HTTPStatus
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -147,9 +146,18 @@ _QUERY_SAFE = "!$'()*,;:@/?~"
 # never stand raw in a query string are escaped.
 _RAW_QUERY_SAFE = _QUERY_SAFE + "%=&+"
 # What quote() would leave as it is, for each of the two: checked first, since
-# most query keys and values need no escaping at all.
-_NEEDS_NO_QUOTE = re.compile(r"[A-Za-z0-9_.~!$'()*,;:@/?-]*").fullmatch
-_RAW_NEEDS_NO_QUOTE = re.compile(r"[A-Za-z0-9_.~!$'()*,;:@/?%=&+-]*").fullmatch
+# most query keys and values need no escaping at all (compiled on first use).
+_PLAIN: dict[bool, Callable[[str], object]] = {}
+
+
+def _plain(decoded: bool) -> Callable[[str], object]:
+    check = _PLAIN.get(decoded)
+    if check is None:
+        import re
+
+        allowed = r"A-Za-z0-9_.~!$'()*,;:@/?" + ("" if decoded else "%=&+")
+        check = _PLAIN[decoded] = re.compile(f"[{allowed}-]*").fullmatch
+    return check
 
 
 def query_string(single: Any, multi: Any, *, decoded: bool) -> bytes:
@@ -162,10 +170,8 @@ def query_string(single: Any, multi: Any, *, decoded: bool) -> bytes:
     source = multi or single
     if not source:
         return b""
-    if decoded:
-        safe, plain = _QUERY_SAFE, _NEEDS_NO_QUOTE
-    else:
-        safe, plain = _RAW_QUERY_SAFE, _RAW_NEEDS_NO_QUOTE
+    safe = _QUERY_SAFE if decoded else _RAW_QUERY_SAFE
+    plain = _PLAIN.get(decoded) or _plain(decoded)
     parts = []
     for key, values in source.items():
         if type(key) is not str:
@@ -241,6 +247,8 @@ def status_description(status: int) -> str:
     """``"200 OK"``: the status line ALB wants in ``statusDescription``."""
     found = _DESCRIPTIONS.get(status)
     if found is None:
+        from http import HTTPStatus
+
         try:
             found = f"{status} {HTTPStatus(status).phrase}"
         except ValueError:

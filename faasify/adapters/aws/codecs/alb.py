@@ -14,7 +14,7 @@ the cleaner fix and the one the docs recommend.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
@@ -24,32 +24,39 @@ from faasify.adapters.aws.codecs._maps import (
     query_string,
     status_description,
 )
-from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body
 from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
 from faasify.core.paths import mount
 
+if TYPE_CHECKING:
+    from faasify.adapters.aws.codecs._schema import Field
+
 __all__ = ["ApplicationLoadBalancer"]
 
-_FIELDS = Field(
-    "object",
-    httpMethod=Field("string", required=True),
-    path=Field("string", required=True),
-    requestContext=Field("object", required=True, elb=Field("object", required=True)),
-    headers=Field("string-map"),
-    multiValueHeaders=Field("multi-map"),
-    queryStringParameters=Field("list-map"),
-    multiValueQueryStringParameters=Field("list-map"),
-    body=Field("string"),
-    isBase64Encoded=Field("boolean"),
-)
+
+def _fields() -> Field:
+    """The shape's fields, for naming what a malformed event got wrong."""
+    from faasify.adapters.aws.codecs._schema import Field
+
+    return Field(
+        "object",
+        httpMethod=Field("string", required=True),
+        path=Field("string", required=True),
+        requestContext=Field("object", required=True, elb=Field("object", required=True)),
+        headers=Field("string-map"),
+        multiValueHeaders=Field("multi-map"),
+        queryStringParameters=Field("list-map"),
+        multiValueQueryStringParameters=Field("list-map"),
+        body=Field("string"),
+        isBase64Encoded=Field("boolean"),
+    )
 
 
 class ApplicationLoadBalancer(AwsCodec):
     """An ALB event; ``multi_value`` mirrors the target group's setting."""
 
-    fields = _FIELDS
+    fields = staticmethod(_fields)
 
     def __init__(self, options: CodecOptions, *, multi_value: bool) -> None:
         super().__init__(options)

@@ -16,7 +16,7 @@ Query values arrive decoded in both, and are re-encoded for the wire.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
@@ -26,40 +26,47 @@ from faasify.adapters.aws.codecs._maps import (
     principal_v1,
     query_string,
 )
-from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body
 from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
 from faasify.core.paths import mount, split_root
 
+if TYPE_CHECKING:
+    from faasify.adapters.aws.codecs._schema import Field
+
 __all__ = ["ApiGatewayV1"]
 
 _NO_CONTEXT: dict[str, Any] = {}
 
-_FIELDS = Field(
-    "object",
-    httpMethod=Field("string", required=True),
-    path=Field("string", required=True),
-    requestContext=Field(
+
+def _fields() -> Field:
+    """The shape's fields, for naming what a malformed event got wrong."""
+    from faasify.adapters.aws.codecs._schema import Field
+
+    return Field(
         "object",
-        domainName=Field("string"),
-        stage=Field("string"),
-        identity=Field("object", sourceIp=Field("string")),
-        authorizer=Field("object"),
-    ),
-    headers=Field("string-map"),
-    multiValueHeaders=Field("multi-map"),
-    queryStringParameters=Field("list-map"),
-    multiValueQueryStringParameters=Field("list-map"),
-    body=Field("string"),
-    isBase64Encoded=Field("boolean"),
-)
+        httpMethod=Field("string", required=True),
+        path=Field("string", required=True),
+        requestContext=Field(
+            "object",
+            domainName=Field("string"),
+            stage=Field("string"),
+            identity=Field("object", sourceIp=Field("string")),
+            authorizer=Field("object"),
+        ),
+        headers=Field("string-map"),
+        multiValueHeaders=Field("multi-map"),
+        queryStringParameters=Field("list-map"),
+        multiValueQueryStringParameters=Field("list-map"),
+        body=Field("string"),
+        isBase64Encoded=Field("boolean"),
+    )
 
 
 class ApiGatewayV1(AwsCodec):
     """Payload format 1.0; ``multi_value`` says how to answer repeated headers."""
 
-    fields = _FIELDS
+    fields = staticmethod(_fields)
 
     def __init__(self, options: CodecOptions, *, http_api: bool, multi_value: bool) -> None:
         super().__init__(options)

@@ -13,37 +13,45 @@ still encoded.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from faasify._exceptions import MalformedEventError
 from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs._maps import principal_v2
-from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body, encode_response_body
 from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
 from faasify.core.paths import mount, split_root
 
+if TYPE_CHECKING:
+    from faasify.adapters.aws.codecs._schema import Field
+
 __all__ = ["ApiGatewayV2"]
 
-_FIELDS = Field(
-    "object",
-    requestContext=Field(
+
+def _fields() -> Field:
+    """The shape's fields, for naming what a malformed event got wrong."""
+    from faasify.adapters.aws.codecs._schema import Field
+
+    return Field(
         "object",
-        required=True,
-        http=Field("object", required=True, method=Field("string", required=True)),
-        domainName=Field("string"),
-        stage=Field("string"),
-        authorizer=Field("object"),
-    ),
-    rawPath=Field("string"),
-    rawQueryString=Field("string"),
-    headers=Field("string-map"),
-    cookies=Field("string-list"),
-    body=Field("string"),
-    isBase64Encoded=Field("boolean"),
-)
+        requestContext=Field(
+            "object",
+            required=True,
+            http=Field("object", required=True, method=Field("string", required=True)),
+            domainName=Field("string"),
+            stage=Field("string"),
+            authorizer=Field("object"),
+        ),
+        rawPath=Field("string"),
+        rawQueryString=Field("string"),
+        headers=Field("string-map"),
+        cookies=Field("string-list"),
+        body=Field("string"),
+        isBase64Encoded=Field("boolean"),
+    )
+
 
 _LOWER_NAMES: set[str] = set()
 
@@ -61,7 +69,7 @@ def _lowered(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 class ApiGatewayV2(AwsCodec):
     """Payload format 2.0, for HTTP APIs and (``function_url=True``) Function URLs."""
 
-    fields = _FIELDS
+    fields = staticmethod(_fields)
 
     def __init__(self, options: CodecOptions, *, function_url: bool) -> None:
         super().__init__(options)
