@@ -19,12 +19,12 @@ import functools
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from benchmarks.workload import WORKLOADS, Workload, asgi_scope, wsgi_environ
 from faasify import handler
+from faasify.adapters.aws.events import read_result
 from faasify.local.context import LocalContext
-from faasify.local.events import read_result
 
 __all__ = ["CANDIDATES", "CONTEXT", "FLOOR_SPEC_VERSION", "Candidate", "Prepared"]
 
@@ -181,7 +181,7 @@ def _faasify(app: Any, workload: Workload) -> Prepared:
     return Prepared(lambda_handler, (workload.event, CONTEXT), _read_lambda, lambda_handler.close)
 
 
-def _mangum(lifespan: str) -> Preparer:
+def _mangum(lifespan: Literal["auto", "on", "off"]) -> Preparer:
     def prepare(app: Any, workload: Workload) -> Prepared:
         from mangum import Mangum
 
@@ -207,7 +207,7 @@ def _mangum_a2wsgi(app: Any, workload: Workload) -> Prepared:
     from a2wsgi import WSGIMiddleware
     from mangum import Mangum
 
-    bridge = WSGIMiddleware(app)
+    bridge: Any = WSGIMiddleware(app)
     return Prepared(
         Mangum(bridge, lifespan="off"),
         (workload.event, CONTEXT),

@@ -35,7 +35,7 @@ from typing import Any
 from benchmarks.candidates import CONTEXT, FLOOR_SPEC_VERSION, Prepared
 from benchmarks.workload import SOURCE_IP, WORKLOADS, Workload, asgi_scope
 from faasify import handler
-from faasify.local.events import build_event, read_result
+from faasify.adapters.aws.events import build_event, read_result
 
 __all__ = [
     "DATABASE_URL",
@@ -184,7 +184,7 @@ def _fastapi_sqlalchemypool() -> tuple[Any, Any]:
             rows = (await conn.execute(todos_sql, {"owner": owner})).mappings().all()
         return [dict(row) for row in rows]
 
-    return app, db.dispose
+    return app, db.close
 
 
 def _flask_sqlalchemypool() -> tuple[Any, Any]:
@@ -338,7 +338,7 @@ def _faasify_sync_pool(query: DbQuery) -> Prepared:
 
     def close() -> None:
         try:
-            db.dispose()
+            db.close()
         finally:
             lambda_handler.close()
 
@@ -555,7 +555,7 @@ def _attribute(passes: int, samples: int) -> None:
     import asyncpg
     from fastapi import FastAPI
 
-    from faasify import current_instance
+    from faasify.core import current_instance
     from faasify.pools import PostgresPool
     from faasify.pools.postgres import _rollback_if_needed
 
@@ -663,7 +663,7 @@ def _attribute_sqlalchemy(passes: int, samples: int) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from faasify import current_instance
+    from faasify.core import current_instance
     from faasify.pools import SQLAlchemyPool
 
     one = {"pool_size": 1, "max_overflow": 0}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from faasify.local.events import build_event
+from faasify.adapters.aws.events import build_event
 from faasify.local.runtime import Scaler
 
 ROOT = str(Path(__file__).resolve().parents[1])

@@ -15,9 +15,9 @@ Two views, because each misleads on its own:
   looks about half as expensive as it is between two framework calls; timing
   it next to the app gives what it costs in a real invoke.
 
-The attribution reaches into faasify's internals (the handler's source
-detection, options and runner), which may change; it says so and stops
-rather than guess when they do.
+The attribution reaches into faasify's internals (the handler's codecs and
+runner); a smoke test (``tests/test_benchmarks_run.py``) runs it, so a change
+there fails the suite instead of the figures.
 """
 
 from __future__ import annotations
@@ -34,10 +34,14 @@ from benchmarks.candidates import CANDIDATES, CONTEXT
 from benchmarks.workload import WORKLOADS
 from faasify import handler
 
+#: timeit's loop: invokes per repeat, and repeats (the smoke test asks for fewer).
+TIMING = {"number": 3000, "repeat": 9}
 
-def _best_us(fn: Callable[[], Any], number: int = 3000, repeat: int = 9) -> float:
+
+def _best_us(fn: Callable[[], Any]) -> float:
     """Best-of-``repeat`` mean time of ``fn`` in µs: the least-disturbed estimate."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+    number = TIMING["number"]
+    return min(timeit.repeat(fn, number=number, repeat=TIMING["repeat"])) / number * 1e6
 
 
 def _profile(label: str, fn: Callable[[], Any], invokes: int, top: int) -> None:
@@ -47,11 +51,11 @@ def _profile(label: str, fn: Callable[[], Any], invokes: int, top: int) -> None:
         fn()
     profile.disable()
     stats = pstats.Stats(profile)
+    table: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
     rows = [
-        (tt, ct, nc, file, line, name)
-        for (file, line, name), (_, nc, tt, ct, _) in stats.stats.items()
+        (tt, ct, nc, file, line, name) for (file, line, name), (_, nc, tt, ct, _) in table.items()
     ]
-    total = stats.total_tt
+    total: float = stats.total_tt  # type: ignore[attr-defined]
     print(f"\n== cProfile, {label}: {total / invokes * 1e6:.1f} µs/invoke under the profiler")
     own = [row for row in rows if "/faasify/" in row[3]]
     if own:
@@ -64,25 +68,18 @@ def _profile(label: str, fn: Callable[[], Any], invokes: int, top: int) -> None:
 
 def _attribute(app: Any, floor: Callable[[], Any], event: dict[str, Any]) -> None:
     lambda_handler = handler(app)
-    try:
-        from faasify.adapters.events import detect_source
-
-        source = detect_source(event)
-        options = lambda_handler._options
-        runner = lambda_handler._runner
-        request = source.decode(event, CONTEXT, options)
-    except (AttributeError, ImportError, TypeError) as exc:
-        print(f"\n(in-context attribution skipped: faasify's internals changed: {exc})")
-        lambda_handler.close()
-        return
-    decode, encode, run = source.decode, source.encode, runner.run
+    codec = lambda_handler._codecs.detect(event)
+    if codec is None:
+        raise SystemExit("the workload's event is not one faasify reads")
+    request = codec.decode(event, CONTEXT)
+    decode, encode, run = codec.decode, codec.encode, lambda_handler.hosted._runner.run
     timings: dict[str, float] = {}
     for _ in range(2):  # interleave, keep the best of both passes
         for name, fn in (
             ("floor", floor),
             ("run", lambda: run(request)),
-            ("run(decode)", lambda: run(decode(event, CONTEXT, options))),
-            ("encode(run)", lambda: encode(run(request), options)),
+            ("run(decode)", lambda: run(decode(event, CONTEXT))),
+            ("encode(run)", lambda: encode(run(request), event, CONTEXT)),
             ("handler", lambda: lambda_handler(event, CONTEXT)),
         ):
             timings[name] = min(timings.get(name, float("inf")), _best_us(fn))
@@ -107,13 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("method", choices=list(WORKLOADS))
     parser.add_argument("--invokes", type=int, default=20_000)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=2000, help=argparse.SUPPRESS)
+    parser.add_argument("--timing-number", type=int, default=3000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    TIMING.update(number=args.timing_number, repeat=9 if args.timing_number >= 1000 else 2)
     factory, kind = APP_FACTORIES[args.app]
     workload = WORKLOADS[args.method]
     lambda_handler = handler(factory())
     floor = CANDIDATES["floor"].prepare(factory(), kind, workload)
     event = workload.event
-    for _ in range(2000):  # warm up both before profiling
+    for _ in range(args.warmup):  # warm up both before profiling
         lambda_handler(event, CONTEXT)
         floor.call()
     _profile("faasify", lambda: lambda_handler(event, CONTEXT), args.invokes, args.top)

@@ -36,7 +36,7 @@ import uvicorn
 import faasify
 from examples.todolist.service import build_service
 from examples.todolist.settings import STAGES, Settings
-from faasify.local.events import build_event, read_result
+from faasify.adapters.aws.events import build_event, read_result
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "todolist-benchmark-secret-0123456789abcdef"

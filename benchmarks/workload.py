@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.apps import GET_RESPONSE, PAYLOAD
-from faasify.local.events import build_event
+from faasify.adapters.aws.events import build_event
 
 __all__ = ["HOST", "SOURCE_IP", "WORKLOADS", "Workload", "asgi_scope", "wsgi_environ"]
 

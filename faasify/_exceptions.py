@@ -6,32 +6,53 @@ never wrapped in these: an app's own exception stays the app's.
 
 ```
 FaasifyError
-├── ConfigurationError        the handler was built with options that cannot work
-├── EventError                an event could not be turned into a request
-│   ├── UnsupportedEventError no event source recognises the event's shape
-│   └── MalformedEventError   the shape is known but a field is missing or wrong
-├── LifespanError             the app's startup or shutdown did not complete
-│   ├── LifespanStartupError
-│   └── LifespanShutdownError
-└── PoolError                 a pool could not give the app a connection
-    ├── PoolConnectError      the server cannot be reached within connect_timeout
-    └── PoolTimeoutError      every connection stayed busy for acquire_timeout
+├── ConfigurationError          options that cannot work (also TypeError, ValueError)
+├── EventError                  an event could not be turned into a request
+│   ├── UnsupportedEventError   no front door recognises the event's shape
+│   └── MalformedEventError     the shape is known but a field is missing or wrong
+│       └── InvalidRequestError the request cannot be handed to the app
+├── AppError                    the app broke a protocol faasify drives
+│   ├── IncompleteResponseError the app returned without answering
+│   ├── AppProtocolError        the app sent a message out of turn (also a RuntimeError)
+│   ├── LifespanError           startup or shutdown did not complete
+│   │   ├── LifespanStartupError
+│   │   └── LifespanShutdownError
+│   └── RecordsFailedError      records of a batch failed (so the platform retries)
+├── PoolError                   a pool could not give the app a connection
+│   ├── PoolConnectError        the server cannot be reached within connect_timeout
+│   └── PoolTimeoutError        every connection stayed busy for acquire_timeout
+└── LocalRuntimeError           the local FaaS runtime could not run an invoke (also a RuntimeError)
+    ├── InitFailed              an instance did not finish its init phase
+    ├── InvokeTimedOut          an invoke ran past its timeout
+    └── InstancesBusy           every instance stayed busy past the queue timeout
 ```
+
+The data service and its client (:mod:`faasify.baas`) and the packager
+(:mod:`faasify.package`) add their own branches under :class:`FaasifyError`.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AppError",
+    "AppProtocolError",
     "ConfigurationError",
     "EventError",
     "FaasifyError",
+    "IncompleteResponseError",
+    "InitFailed",
+    "InstancesBusy",
+    "InvalidRequestError",
+    "InvokeTimedOut",
     "LifespanError",
     "LifespanShutdownError",
     "LifespanStartupError",
+    "LocalRuntimeError",
     "MalformedEventError",
     "PoolConnectError",
     "PoolError",
     "PoolTimeoutError",
+    "RecordsFailedError",
     "UnsupportedEventError",
 ]
 
@@ -40,11 +61,15 @@ class FaasifyError(Exception):
     """Root of every error faasify raises on its own account."""
 
 
-class ConfigurationError(FaasifyError, TypeError):
-    """The handler cannot be built as asked (for example, an app of unknown kind).
+class ConfigurationError(FaasifyError, TypeError, ValueError):
+    """A handler, pool or service cannot be built as asked (an unknown option value,
+    an app of unknown kind).
 
-    It is also a :class:`TypeError` because it is raised for arguments of the
-    wrong kind, which is what callers of a constructor expect to catch.
+    It is also a :class:`TypeError` and a :class:`ValueError`, since it is raised
+    for arguments of the wrong kind or value, which is what callers of a
+    constructor expect to catch. Options
+    are checked where the handler is built, at cold start, so a wrong one fails
+    the deployment rather than the first request.
     """
 
 
@@ -53,7 +78,7 @@ class EventError(FaasifyError):
 
 
 class UnsupportedEventError(EventError):
-    """No event source recognises the event.
+    """No front door recognises the event.
 
     The message names the shape that was seen (an SQS batch, an EventBridge
     event, a dict with certain keys) so that a misrouted trigger is obvious in
@@ -66,18 +91,43 @@ class UnsupportedEventError(EventError):
 
 
 class MalformedEventError(EventError):
-    """The event looks like a known source but cannot be decoded.
+    """The event looks like a known shape but a field is missing or wrong.
 
-    The handler answers such an event with a 400 response shaped for its source
-    instead of raising, so an API Gateway client sees a clean error.
+    Codecs raise it; the request loop answers it with a 400 response shaped for
+    the front door and one log line, and catches nothing broader, so a bug
+    inside faasify stays a 500 rather than passing for the client's fault.
+    ``field`` names what was wrong (``"headers"``, ``"requestContext.http.method"``)
+    when the codec can tell; ``source`` is the front door's name.
     """
 
-    def __init__(self, message: str, *, source: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None, source: str = "") -> None:
         super().__init__(message)
+        self.field = field
         self.source = source
 
 
-class LifespanError(FaasifyError):
+class InvalidRequestError(MalformedEventError, ValueError):
+    """A request that a runner cannot hand to the app (a header that is not a
+    string, say), found before the app is called; answered like any malformed
+    event."""
+
+
+class AppError(FaasifyError):
+    """The wrapped app broke a protocol that faasify drives (ASGI, WSGI, lifespan,
+    record batches)."""
+
+
+class IncompleteResponseError(AppError):
+    """The app returned without sending a whole response."""
+
+
+class AppProtocolError(AppError, RuntimeError):
+    """The app sent an ASGI message out of turn (a body before the start, a start
+    twice). Raised into the app, from its ``send``; a :class:`RuntimeError` too,
+    as servers raise there."""
+
+
+class LifespanError(AppError):
     """The app's lifespan protocol did not complete."""
 
 
@@ -87,6 +137,15 @@ class LifespanStartupError(LifespanError):
 
 class LifespanShutdownError(LifespanError):
     """Shutdown failed or ran past its deadline."""
+
+
+class RecordsFailedError(AppError):
+    """Records of an SNS or S3 event failed; raised so that Lambda retries the event."""
+
+    def __init__(self, source: str, failed: list[str]) -> None:
+        super().__init__(f"{len(failed)} {source} record(s) failed: {', '.join(failed)}")
+        self.source = source
+        self.failed = failed
 
 
 class PoolError(FaasifyError):
@@ -101,3 +160,24 @@ class PoolConnectError(PoolError):
 
 class PoolTimeoutError(PoolError):
     """No connection came free within ``acquire_timeout`` (the pool is exhausted)."""
+
+
+class LocalRuntimeError(FaasifyError, RuntimeError):
+    """The local FaaS runtime (``faasify local``) could not run an invoke."""
+
+
+class InitFailed(LocalRuntimeError):
+    """An instance could not finish its init phase; the message says why in one line."""
+
+    def __init__(self, reason: str, stack: str | None = None) -> None:
+        super().__init__(reason)
+        #: The init code's stack trace, when it raised.
+        self.stack = stack
+
+
+class InvokeTimedOut(LocalRuntimeError):
+    """An invoke ran past its timeout; the instance was killed."""
+
+
+class InstancesBusy(LocalRuntimeError):
+    """Every instance stayed busy past the queue timeout (the platform would throttle)."""

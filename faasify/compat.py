@@ -16,7 +16,7 @@ has no equivalent for raises (``custom_handlers``; a media type written as a
 prefix, ending in ``/``, ``.``, ``-`` or ``+``, other than ``text/``) or warns
 (``binary_support=False``; a media type that looks cut short of longer ones,
 see :func:`_text_types`) rather than being ignored. The result is a plain
-:class:`~faasify.adapters.handler.LambdaHandler`, so faasify's own options
+:class:`~faasify.adapters.aws.handler.LambdaHandler`, so faasify's own options
 (``on_startup``, ``shutdown_timeout``, ...) may be passed as keywords too.
 """
 
@@ -28,9 +28,9 @@ import warnings
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from faasify.adapters._body import DEFAULT_TEXT_MIME_TYPES, TextTypes
-from faasify.adapters.handler import LambdaHandler
-from faasify.adapters.types import StartResponse, WSGIApp, WSGIEnviron
+from faasify.adapters.aws.handler import LambdaHandler
+from faasify.core.body import DEFAULT_TEXT_MIME_TYPES, TextTypes
+from faasify.core.types import StartResponse, WSGIApp, WSGIEnviron
 
 __all__ = ["Mangum", "make_lambda_handler"]
 

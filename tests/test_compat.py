@@ -117,7 +117,7 @@ def test_mangum_text_mime_types_send_that_type_as_text() -> None:
     from a2wsgi import WSGIMiddleware
 
     body = b'{"openapi": "3.1.0"}'
-    app = WSGIMiddleware(_media_app("application/vnd.oai.openapi", body))  # type: ignore[arg-type]
+    app = WSGIMiddleware(_media_app("application/vnd.oai.openapi", body))
     plain = Mangum(app, handle_signals=False)(load_event("http-api-v2"), None)
     assert plain["isBase64Encoded"] is True
     h = Mangum(app, text_mime_types=["application/vnd.oai.openapi"], handle_signals=False)

@@ -200,7 +200,7 @@ def test_aliyun_s_yaml() -> None:
     shim = DEPLOY / "aliyun" / f"{module}.py"
     assert attribute in _top_level_names(shim)
     _assert_imports_exist(shim)
-    assert "faasify.platforms.aliyun" in _imported_modules(shim)
+    assert "faasify.adapters.aliyun" in _imported_modules(shim)
     (trigger,) = props["triggers"]
     assert trigger["triggerType"] == "http"
     assert {"GET", "POST", "PATCH", "DELETE"} <= set(trigger["triggerConfig"]["methods"])
@@ -216,7 +216,7 @@ def test_openfaas_stack_yml() -> None:
     # the template calls handler.handle(event, context) in the function's folder
     assert "handle" in _top_level_names(folder / "handler.py")
     _assert_imports_exist(folder / "handler.py")
-    assert "faasify.platforms.openfaas" in _imported_modules(folder / "handler.py")
+    assert "faasify.adapters.openfaas" in _imported_modules(folder / "handler.py")
     assert (folder / "requirements.txt").is_file()
 
 
@@ -233,7 +233,7 @@ def test_packaged_shims_find_their_app(tmp_path: Path) -> None:
         exclude=["examples/todolist/deploy"],
         output=tmp_path / "openfaas.zip",
     )
-    for package, shim in ((fc, "index.py"), (openfaas, "faasify/platforms/openfaas.py")):
+    for package, shim in ((fc, "index.py"), (openfaas, "faasify/adapters/openfaas.py")):
         names = set(zipfile.ZipFile(package.path).namelist())
         assert shim in names
         assert {"examples/__init__.py", "examples/todolist/flask_app.py"} <= names

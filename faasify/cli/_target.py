@@ -115,7 +115,7 @@ def _runnable_names(module: object) -> list[str]:
     (an ``(event, context)`` function, a WSGI or ASGI app) that the module
     made itself, not imported.
     """
-    from faasify.adapters.handler import LambdaHandler
+    from faasify.adapters.aws.handler import LambdaHandler
 
     own = getattr(module, "__name__", "")
     names = []
@@ -190,7 +190,7 @@ def kind_of(target: Any) -> Kind:
     handlers are written) and an object for a WSGI app (Flask's and Django's
     apps are objects).
     """
-    from faasify.adapters.handler import LambdaHandler
+    from faasify.adapters.aws.handler import LambdaHandler
 
     if isinstance(target, LambdaHandler):
         return "handler"

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from faasify._exceptions import PoolError
-from faasify.adapters.instance import current_instance
+from faasify.core.instance import current_instance
 
 __all__ = ["IdleClock", "register_async_close", "register_sync_close", "socket_has_news"]
 

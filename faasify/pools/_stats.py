@@ -6,7 +6,7 @@ import logging
 
 __all__ = ["PoolStats"]
 
-logger = logging.getLogger("faasify.pools")
+logger = logging.getLogger(__name__)
 
 
 class PoolStats:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from faasify._exceptions import PoolConnectError, PoolError, PoolTimeoutError
@@ -32,7 +33,7 @@ from faasify.pools._stats import PoolStats
 if TYPE_CHECKING:
     import asyncpg
 
-logger = logging.getLogger("faasify.pools")
+logger = logging.getLogger(__name__)
 
 __all__ = ["PostgresPool"]
 
@@ -96,7 +97,8 @@ class PostgresPool:
         idle_check_after: float = 30.0,
         ping_timeout: float = 2.0,
         pgbouncer: bool = False,
-        **connect_kwargs: Any,
+        server_settings: Mapping[str, str] | None = None,
+        connect_options: Mapping[str, Any] | None = None,
     ) -> None:
         dsn = dsn or os.environ.get("DATABASE_URL")
         if not dsn:
@@ -110,6 +112,9 @@ class PostgresPool:
         self._acquire_timeout = acquire_timeout
         self._ping_timeout = ping_timeout
         self._idle = IdleClock(idle_check_after)
+        connect_kwargs = dict(connect_options or {})
+        if server_settings:
+            connect_kwargs["server_settings"] = dict(server_settings)
         if pgbouncer:
             connect_kwargs.setdefault("statement_cache_size", 0)
         self._connect_kwargs = connect_kwargs

@@ -15,13 +15,19 @@ chooses FaaS defaults and counts what the pool does.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from faasify._exceptions import PoolError
 from faasify.pools._life import register_async_close, register_sync_close, socket_has_news
 from faasify.pools._stats import PoolStats
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
 
 __all__ = ["RedisPool", "SyncRedisPool"]
 
@@ -112,7 +118,7 @@ class _RedisBase:
         acquire_timeout: float = 5.0,
         idle_check_after: float = 30.0,
         client_name: str | None = None,
-        **client_kwargs: Any,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         url = url or os.environ.get("REDIS_URL")
         if not url:
@@ -127,7 +133,7 @@ class _RedisBase:
             "socket_timeout": socket_timeout,
             "health_check_interval": idle_check_after,
             **({"client_name": client_name} if client_name else {}),
-            **client_kwargs,
+            **(client_options or {}),
         }
         self._client: Any = None
 
@@ -159,20 +165,31 @@ class RedisPool(_RedisBase):
     """
 
     @property
-    def client(self) -> Any:
+    def client(self) -> redis.asyncio.Redis:
         """The ``redis.asyncio.Redis`` client; connects on first command."""
         if self._client is None:
             import redis.asyncio
 
             self._client = self._build(redis.asyncio)
             register_async_close(self.name, self.close)
-        return self._client
+        client: redis.asyncio.Redis = self._client
+        return client
 
     async def open(self) -> None:
         """Connect now (at cold start) rather than on the first command."""
         await self.client.ping()
 
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[redis.asyncio.Redis]:
+        """``async with cache.acquire() as redis:``: the instance's client.
+
+        redis-py checks a connection out per command and back in after it, so
+        the client itself is what is lent; the verb matches the other pools'.
+        """
+        yield self.client
+
     async def close(self) -> None:
+        """Close the client and every pooled connection; idempotent."""
         client, self._client = self._client, None
         if client is not None:
             await client.aclose(close_connection_pool=True)
@@ -184,20 +201,28 @@ class SyncRedisPool(_RedisBase):
     _asynchronous = False
 
     @property
-    def client(self) -> Any:
+    def client(self) -> redis.Redis:
         """The ``redis.Redis`` client; connects on first command."""
         if self._client is None:
             import redis
 
             self._client = self._build(redis)
             register_sync_close(self.name, self.close)
-        return self._client
+        client: redis.Redis = self._client
+        return client
 
     def open(self) -> None:
         """Connect now (at cold start) rather than on the first command."""
         self.client.ping()
 
+    @contextlib.contextmanager
+    def acquire(self) -> Iterator[redis.Redis]:
+        """``with cache.acquire() as redis:``: the instance's client (see
+        :meth:`RedisPool.acquire`)."""
+        yield self.client
+
     def close(self) -> None:
+        """Close the client and every pooled connection; idempotent."""
         client, self._client = self._client, None
         if client is not None:
             client.close()

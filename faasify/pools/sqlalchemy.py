@@ -18,18 +18,26 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Any
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from faasify._exceptions import PoolError
 from faasify.pools._life import register_async_close, register_sync_close, socket_has_news
 from faasify.pools._stats import PoolStats
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["SQLAlchemyPool"]
 
 _ASYNC_DRIVERS = ("+asyncpg", "+aiosqlite", "+psycopg_async", "+aiomysql", "+asyncmy")
 
 
-def pooler_safe_asyncpg_args(connect_args: dict[str, Any]) -> None:
+def pooler_safe_asyncpg_args(
+    connect_args: dict[str, Any], *, tracks_prepared_statements: bool = False
+) -> None:
     """Make SQLAlchemy's asyncpg driver safe behind PgBouncer (transaction mode)
     or RDS Proxy, in place.
 
@@ -38,10 +46,22 @@ def pooler_safe_asyncpg_args(connect_args: dict[str, Any]) -> None:
     under the same name (the driver numbers statements per client connection):
     the statement caches are turned off and each prepared statement gets a
     unique name.
+
+    ``tracks_prepared_statements=True`` is the preset for PgBouncer 1.21 and
+    later with ``max_prepared_statements`` above 0 (the default from 1.24 on):
+    PgBouncer then prepares each named statement on whichever server connection
+    it hands out, so the caches stay on and nothing changes here. See the
+    PgBouncer versions table in docs/pools.md.
     """
+    if tracks_prepared_statements:
+        return
     connect_args.setdefault("statement_cache_size", 0)
     connect_args.setdefault("prepared_statement_cache_size", 0)
     connect_args.setdefault("prepared_statement_name_func", _unique_statement_name)
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _unique_statement_name() -> str:
@@ -91,7 +111,8 @@ class SQLAlchemyPool:
         acquire_timeout: float = 5.0,
         idle_check_after: float = 30.0,
         pgbouncer: bool = False,
-        **engine_kwargs: Any,
+        connect_args: Mapping[str, Any] | None = None,
+        engine_options: Mapping[str, Any] | None = None,
     ) -> None:
         url = url or os.environ.get("DATABASE_URL")
         if not url:
@@ -101,7 +122,8 @@ class SQLAlchemyPool:
         self.stats = PoolStats(name)
         self.asynchronous = any(driver in url.split("://", 1)[0] for driver in _ASYNC_DRIVERS)
         self._idle_check_after = idle_check_after
-        connect_args = dict(engine_kwargs.pop("connect_args", {}))
+        engine_kwargs = dict(engine_options or {})
+        connect_args = dict(connect_args or {})
         if url.startswith("postgresql"):
             if "+asyncpg" in url:
                 connect_args.setdefault("timeout", connect_timeout)
@@ -121,11 +143,32 @@ class SQLAlchemyPool:
         self._autocommit: Any = None
 
     @property
-    def engine(self) -> Any:
-        """The engine (``Engine`` or ``AsyncEngine``), created on first use."""
+    def engine(self) -> Engine | AsyncEngine:
+        """The engine (``Engine`` or ``AsyncEngine``, by the URL's driver), created on
+        first use. :attr:`async_engine` and :attr:`sync_engine` give the one
+        expected, typed."""
         if self._engine is None:
             self._create()
-        return self._engine
+        engine: Engine | AsyncEngine = self._engine
+        return engine
+
+    @property
+    def async_engine(self) -> AsyncEngine:
+        """The ``AsyncEngine`` of an async driver's URL; :class:`PoolError` for a sync one."""
+        if not self.asynchronous:
+            raise PoolError(f"pool {self.name} is synchronous (its URL's driver); use sync_engine")
+        engine: AsyncEngine = self.engine  # type: ignore[assignment]
+        return engine
+
+    @property
+    def sync_engine(self) -> Engine:
+        """The ``Engine`` of a sync driver's URL; :class:`PoolError` for an async one."""
+        if self.asynchronous:
+            raise PoolError(
+                f"pool {self.name} is asynchronous (its URL's driver); use async_engine"
+            )
+        engine: Engine = self.engine  # type: ignore[assignment]
+        return engine
 
     def _create(self) -> None:
         from sqlalchemy import event
@@ -204,9 +247,44 @@ class SQLAlchemyPool:
         """A plain connection, as ``engine.connect()`` gives."""
         return self.engine.connect()
 
+    def open(self) -> Any:
+        """Create the engine now, at cold start (it connects on first use).
+
+        Returns nothing to wait for on a sync engine, and an awaitable that
+        connects once on an async one, so that ``await db.open()`` in a
+        lifespan makes the first connection there.
+        """
+        engine = self.engine
+        if not self.asynchronous:
+            return None
+
+        async def connect_once() -> None:
+            async with engine.connect():  # type: ignore[union-attr]
+                pass
+
+        return connect_once()
+
+    def acquire(self) -> Any:
+        """A connection from the pool, as a context manager (``async with`` for
+        an async engine): the same as :meth:`connect`, named as the other pools'."""
+        return self.engine.connect()
+
+    def close(self) -> Any:
+        """Close every pooled connection (awaitable for async engines); the engine
+        stays usable and connects again on next use."""
+        if self._engine is None:
+            return _nothing() if self.asynchronous else None
+        return self._engine.dispose()
+
     def dispose(self) -> Any:
-        """Close every pooled connection (awaitable for async engines)."""
-        return self.engine.dispose()
+        """Deprecated: :meth:`close`, named as SQLAlchemy names it."""
+        warnings.warn(
+            "SQLAlchemyPool.dispose() is deprecated and will be removed in faasify 0.3; "
+            "use close()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.close()
 
     def __repr__(self) -> str:
         kind = "async" if self.asynchronous else "sync"

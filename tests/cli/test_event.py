@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from faasify import handler
-from faasify.adapters.records import record_source
+from faasify.adapters.aws.events import read_result
+from faasify.adapters.aws.records import record_source
 from faasify.cli.event import HTTP_SHAPES, OTHER_SHAPES, make_event
-from faasify.local.events import read_result
 from tests.cli.conftest import faasify
 
 _FLASK = None

@@ -10,8 +10,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -21,6 +22,8 @@ from faasify.pools import PostgresPool, RedisPool, SQLAlchemyPool
 from tests.servers import Servers
 
 ROOT = Path(__file__).resolve().parents[2]
+
+T = TypeVar("T")
 
 
 @pytest.mark.postgres
@@ -92,10 +95,10 @@ def _closed_port() -> int:
     return port
 
 
-def _run(coro: object) -> object:
-    from faasify import current_instance
+def _run(coro: Awaitable[T]) -> T:
+    from faasify.core import current_instance
 
-    return current_instance().loop.run_until_complete(coro)  # type: ignore[arg-type]
+    return current_instance().loop.run_until_complete(coro)
 
 
 def test_silent_database_fails_within_the_connect_timeout(silent_server: int) -> None:
@@ -207,7 +210,7 @@ def test_larger_pools_use_asyncpgs_pool_and_replace_killed_connections(
     assert pg.pg_backends(tag) == 2
     assert pg.pg_terminate(tag) == 2
     time.sleep(0.2)
-    assert len(set(_run(two_at_once()))) == 2  # type: ignore[arg-type]
+    assert len(set(_run(two_at_once()))) == 2
     assert db.stats.opened == 4
     assert db.stats.dropped == 2
     _run(db.close())

@@ -55,7 +55,7 @@ def pools_close(db: Any, cache: Any, h: LambdaHandler) -> None:
     import inspect
 
     for pool in (db, cache):
-        closer = pool.close if hasattr(pool, "close") else pool.dispose
+        closer = pool.close
         result = closer()
         if inspect.isawaitable(result):
             h.loop.run_until_complete(result)

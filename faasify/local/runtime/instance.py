@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Literal
 
-from faasify._exceptions import FaasifyError
+from faasify._exceptions import InitFailed, InvokeTimedOut
 from faasify.local.runtime import _http
 from faasify.local.runtime.api import Invocation, RuntimeAPI, read_error
 
@@ -25,17 +25,8 @@ __all__ = ["FunctionInstance", "InitFailed", "InvokeTimedOut", "RuntimeClient"]
 RuntimeClient = Literal["builtin", "awslambdaric"]
 
 
-class InitFailed(FaasifyError, RuntimeError):
-    """The instance could not finish its init phase; the message says why in one line."""
-
-    def __init__(self, reason: str, stack: str | None = None) -> None:
-        super().__init__(reason)
-        #: The init code's stack trace, when it raised.
-        self.stack = stack
-
-
-class InvokeTimedOut(FaasifyError, RuntimeError):
-    """The invoke ran past its timeout; the instance was killed."""
+# InitFailed and InvokeTimedOut live with faasify's other errors; they are
+# re-exported here, where the runtime raises them.
 
 
 class FunctionInstance:

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from faasify._exceptions import FaasifyError
+from faasify._exceptions import InstancesBusy
 from faasify.local.runtime.api import read_error
 from faasify.local.runtime.instance import (
     FunctionInstance,
@@ -37,7 +37,7 @@ logger = logging.getLogger("faasify.local")
 ProcessModel = Literal["resident", "per-request"]
 
 
-class Throttled(FaasifyError, RuntimeError):
+class Throttled(InstancesBusy):
     """Every instance stayed busy past the queue timeout (Lambda's 429)."""
 
 

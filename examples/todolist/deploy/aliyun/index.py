@@ -11,7 +11,7 @@ imported once per instance, so the app and its store are built once.
 from __future__ import annotations
 
 from examples.todolist.flask_app import app
-from faasify.platforms.aliyun import event_handler
+from faasify.adapters.aliyun import event_handler
 
 __all__ = ["handler"]
 

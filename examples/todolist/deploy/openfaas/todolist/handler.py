@@ -30,7 +30,7 @@ for secret, variable in SECRET_VARIABLES.items():
         os.environ[variable] = (SECRETS / secret).read_text(encoding="utf-8").strip()
 
 from examples.todolist.flask_app import app  # noqa: E402
-from faasify.platforms.openfaas import http_handler  # noqa: E402
+from faasify.adapters.openfaas import http_handler  # noqa: E402
 
 __all__ = ["handle"]
 

@@ -1,0 +1,42 @@
+"""The benchmark scripts still run against today's faasify (they reach into its
+internals to attribute costs, and would otherwise rot silently)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_profile_invoke_attributes_an_invoke() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.profile_invoke",
+            "starlette",
+            "GET",
+            "--invokes",
+            "50",
+            "--warmup",
+            "5",
+            "--top",
+            "3",
+            "--timing-number",
+            "20",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert "== cProfile, faasify" in out
+    assert "== in context: floor" in out
+    for stage in ("decode (event -> Request)", "runner", "encode (Response -> result dict)"):
+        assert stage in out
+    assert "skipped" not in out
