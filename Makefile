@@ -40,8 +40,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers, one test file each at a time (a file's module fixtures start once):
+# the suite waits mostly on servers and subprocesses, so two cores serve two files.
 unit: $(STAMP) setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)  ## adapter overhead against the peers; writes .benchmarks/ and docs tables
 	mkdir -p .benchmarks

@@ -514,3 +514,15 @@ def test_arm64_gets_aarch64_wheels(tmp_path: Path) -> None:
     assert compiled
     assert all(name.endswith("cpython-312-aarch64-linux-gnu.so") for name in compiled)
     assert package.summary().splitlines()[0].endswith("(Lambda arm64, Python 3.12)")
+
+
+def test_the_command_line_half_moved_to_the_cli_with_a_warning_at_the_old_name() -> None:
+    import faasify.package
+    from faasify.cli import package as command
+
+    for name in ("add_arguments", "run"):
+        with pytest.warns(DeprecationWarning, match=f"faasify.cli.package.{name}"):
+            moved = getattr(faasify.package, name)
+        assert moved is getattr(command, name)
+    with pytest.raises(AttributeError):
+        faasify.package.no_such_name  # noqa: B018

@@ -39,8 +39,9 @@ ARTIFACTS = ROOT / "test-artifacts" / "todolist-page"
 SECRET = "todolist-page-test-secret"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: Milliseconds a Playwright wait may take before the test fails.
-WAIT_MS = 10_000
-START_TIMEOUT = 45.0
+WAIT_MS = 20_000
+#: Seconds every server has to answer (a deadline: a loaded machine starts them slowly).
+START_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,11 @@ def launched_chromium(artifacts: Path) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for these tests; each test opens its own context."""
+    """One headless Chromium for these tests; each test opens its own context.
+
+    Every wait of the tests is on a condition (an element, a text, a count); its
+    deadline, for actions and assertions alike, is ``WAIT_MS`` (see ``page``).
+    """
     yield from launched_chromium(ARTIFACTS)
 
 
@@ -193,9 +198,13 @@ def deployments(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
             baas_port = closed_port if deployment.service_down else service_port
             # One instance each: the stateful stage keeps its todos in that one process
             # (two instances would show two lists), and one cold start keeps the test fast.
+            # It lives as long as the module: with the default 60 s idle timeout, a
+            # deployment left idle while the other tests ran (over a minute on a loaded
+            # machine) was scaled to zero, and its next request, a login click say, waited
+            # for a cold start of several seconds (and found the stateful stage's todos gone).
             handler = f"examples.todolist.{deployment.framework}_app:handler"
             command = [sys.executable, "-m", "faasify.cli", "local", handler]
-            command += ["--port", str(port), "--max-instances", "1"]
+            command += ["--port", str(port), "--max-instances", "1", "--idle-timeout", "86400"]
             env = _env(
                 TODO_STAGE=deployment.stage,
                 DATABASE_URL=f"sqlite:///{data / (deployment.name + '.db')}",
@@ -305,6 +314,7 @@ def page(
     """A new browser context on the test's deployment, signed in; screenshot at the end."""
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=WAIT_MS)  # assertions wait as long as actions do
     deployment: Deployment = request.param
     base_url = deployments[deployment.name]
     context = browser.new_context(base_url=base_url, viewport={"width": 900, "height": 800})

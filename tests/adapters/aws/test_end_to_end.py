@@ -215,7 +215,9 @@ async def _raising_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> N
 
 
 @pytest.mark.parametrize(
-    "app", [_raising_wsgi_app, _raising_asgi_app, "starlette", "fastapi"], ids=str
+    "app",
+    [_raising_wsgi_app, _raising_asgi_app, "starlette", "fastapi"],
+    ids=lambda app: getattr(app, "__name__", app),
 )
 @pytest.mark.parametrize("event_format", ["http-api-v2", "rest-v1", "alb"])
 def test_exception_escaping_the_app_is_logged_as_one_json_line(
