@@ -24,7 +24,7 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "baas.md"
 def _blocks(heading: str) -> list[tuple[str, str]]:
     """The fenced blocks (language, code) under ``## heading``, in order."""
     section = PAGE.read_text(encoding="utf-8").split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+    return re.findall(r"```(\w+)[^\n]*\n(.*?)```", section, re.S)
 
 
 def _free_port() -> int:

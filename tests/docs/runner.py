@@ -25,48 +25,7 @@ from tests.docs.blocks import ROOT, Block, all_blocks, free_names
 BLOCKS = all_blocks()
 
 #: (page, first line of the block) -> why it fails. Strict: an entry that passes fails.
-#: docs/adapters.md and docs/baas.md are being rewritten; these are their blocks today.
-_REWRITTEN = "the page is being rewritten"
-KNOWN_BROKEN: dict[tuple[str, str], str] = {
-    ("docs/adapters.md", "# FastAPI (ASGI), with a pool that lives as long as the instance"): (
-        f"{_REWRITTEN}: open_pool() is not defined, so the lifespan startup fails"
-    ),
-    (
-        "docs/adapters.md",
-        "faasify serve myapp:lambda_handler --port 8000 --event-format http-api-v2",
-    ): (f"{_REWRITTEN}: there is no myapp module on the page (a fragment, or give it app.py)"),
-    (
-        "docs/baas.md",
-        'db = PostgresPool(os.environ["DATABASE_URL"])  # one connection per instance',
-    ): (f"{_REWRITTEN}: PostgresPool and app are not imported or defined"),
-    (
-        "docs/baas.md",
-        'todos = AsyncClient(os.environ["BAAS_URL"])  # module scope: one connection per instance',
-    ): (f"{_REWRITTEN}: AsyncClient is not imported, BAAS_URL not set"),
-    ("docs/baas.md", "import os"): f"{_REWRITTEN}: it reads BAAS_URL, which nothing sets",
-    ("docs/baas.md", "uvicorn service:app --port 8000"): (
-        f'{_REWRITTEN}: the service.py above it has no title="service.py", so no file holds it'
-    ),
-    ("docs/baas.md", "from faasify.baas import Client"): (
-        f"{_REWRITTEN}: it calls the service the block before starts, which ends with that block"
-    ),
-    ("docs/baas.md", "from faasify.baas import DatabaseConfig"): (
-        f"{_REWRITTEN}: Service is not imported (a continuation of service.py, unmarked)"
-    ),
-    ("docs/baas.md", "from faasify.baas import NamedQuery"): (
-        f"{_REWRITTEN}: sa (sqlalchemy) is not imported (a continuation, unmarked)"
-    ),
-    ("docs/baas.md", "from faasify.baas import LimitsConfig"): (
-        f"{_REWRITTEN}: Service is not imported (a continuation, unmarked)"
-    ),
-    (
-        "docs/baas.md",
-        "# one machine, two worker processes sharing 10 connections (pool_size=5 each)",
-    ): (f"{_REWRITTEN}: uvicorn service:app finds no service.py where the command runs"),
-    ("docs/baas.md", 'service = Service(..., database=DatabaseConfig(url, pooler="pgbouncer"))'): (
-        f"{_REWRITTEN}: an excerpt (Service(...)), with no fragment marker"
-    ),
-}
+KNOWN_BROKEN: dict[tuple[str, str], str] = {}
 
 _SERVERS = {"postgres", "redis"}
 _namespaces: dict[Block, dict[str, Any]] = {}
@@ -239,7 +198,7 @@ def _run_shell(block: Block, workdir: Path, tmp_path: Path, request: pytest.Fixt
     with shell.running_servers() as servers:
         for command in commands:
             if "offline" in block.markers or "fragment" in block.markers:
-                checked.append(static.check(command))
+                checked.append(static.check(command, workdir))
             elif command.server is not None:
                 servers.append(shell._start(command, ports, workdir, env, tmp_path))
                 checked.append(f"started {command.text}")
@@ -257,7 +216,7 @@ def _run_shell(block: Block, workdir: Path, tmp_path: Path, request: pytest.Fixt
                 shell.check_output(command, completed, tmp_path)
                 checked.append(f"ran {command.text}")
             else:
-                checked.append(static.check(command))
+                checked.append(static.check(command, workdir))
     assert any(checked), f"{block.id}: nothing in it was run or checked"
 
 

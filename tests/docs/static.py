@@ -12,6 +12,7 @@ import importlib.util
 import io
 import re
 import sys
+from pathlib import Path
 
 from faasify.cli._main import build_parser
 from tests.docs.blocks import ROOT
@@ -94,8 +95,12 @@ def _check_files(argv: list[str]) -> str:
     return f"{argv[0]}: paths {paths} exist" if paths else ""
 
 
-def check(command: Command) -> str:
-    """Check ``command`` without running it; what was checked, or "" for nothing."""
+def check(command: Command, workdir: Path | None = None) -> str:
+    """Check ``command`` without running it; what was checked, or "" for nothing.
+
+    ``workdir`` is the page's working directory, where its titled blocks are
+    written (``service.py`` for ``uvicorn service:app``).
+    """
     argv = command.argv
     if not argv:
         return ""
@@ -111,7 +116,8 @@ def check(command: Command) -> str:
     if program == "uvicorn":
         app = next(w for w in argv[1:] if not w.startswith("-"))
         module = app.partition(":")[0]
-        assert _module_exists(module), f"uvicorn {app}: no module {module}"
+        on_page = workdir is not None and (workdir / f"{module.replace('.', '/')}.py").is_file()
+        assert on_page or _module_exists(module), f"uvicorn {app}: no module {module}"
         return f"uvicorn {app}: module exists"
     if program == "pytest":
         return _check_files(argv)
