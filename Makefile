@@ -45,8 +45,11 @@ typecheck: $(STAMP)
 unit: $(STAMP) setup
 	$(BIN)/pytest -n 2 --dist loadfile
 
-bench: $(STAMP)  ## adapter overhead against the peers; writes .benchmarks/ and docs tables
+bench: $(STAMP) setup  ## adapter overhead against the peers, in instructions then wall-clock; writes .benchmarks/ and docs tables
 	mkdir -p .benchmarks
+	$(BIN)/python -m benchmarks.instructions --json .benchmarks/instructions.json
+	$(BIN)/python -m benchmarks.cold_instructions --json .benchmarks/cold.json
+	$(BIN)/python -m benchmarks.instruction_report .benchmarks/instructions.json .benchmarks/cold.json
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-json=.benchmarks/adapters.json -q
 	$(BIN)/python -m benchmarks.report .benchmarks/adapters.json docs/benchmarks-table.md
 

@@ -11,6 +11,7 @@
 #   passwordless sudo; FAASIFY_NO_INSTALL=1 only reports them):
 #     chromium, chromium-driver  the todolist page's browser tests
 #     pgbouncer                  the data service's `pooler` tests
+#     valgrind                   the instruction counts (benchmarks, and their smoke test)
 #   servers on 127.0.0.1, started when installed but not running:
 #     PostgreSQL :5432 (database `test`), Redis :6379, NATS with JetStream :4222
 set -uo pipefail
@@ -37,6 +38,7 @@ missing=()
   missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 { command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; } || missing+=(pgbouncer)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

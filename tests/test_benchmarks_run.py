@@ -40,3 +40,32 @@ def test_profile_invoke_attributes_an_invoke() -> None:
     for stage in ("decode (event -> Request)", "runner", "encode (Response -> result dict)"):
         assert stage in out
     assert "skipped" not in out
+
+
+def test_instruction_counts_run_for_one_shape() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.instructions",
+            "--shapes",
+            "rest-v1",
+            "--apps",
+            "flask",
+            "--methods",
+            "GET",
+            "--candidates",
+            "floor",
+            "faasify",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    (row,) = [line for line in completed.stdout.splitlines() if line.startswith("| rest-v1")]
+    floor, ratio = (cell.strip() for cell in row.split("|")[3:5])
+    assert int(floor.replace(",", "")) > 100_000  # a Flask GET is hundreds of thousands
+    assert 1.0 < float(ratio.rstrip("x")) < 2.0
