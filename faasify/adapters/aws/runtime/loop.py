@@ -72,12 +72,15 @@ EXIT_RUNTIME_API = 70
 
 def invoke_mode_from_environment() -> InvokeMode:
     """``FAASIFY_INVOKE_MODE`` (``buffered`` when unset); ``ValueError`` for another word."""
-    value = os.environ.get(INVOKE_MODE_VARIABLE, "").strip().lower() or "buffered"
+    value = os.environ.get(INVOKE_MODE_VARIABLE, "").strip()
+    # Function URLs spell them BUFFERED and RESPONSE_STREAM: both spellings do.
+    word = value.lower().replace("_", "-") or "buffered"
     for mode in INVOKE_MODES:
-        if value == mode:
+        if word == mode:
             return mode
     raise ValueError(
-        f"{INVOKE_MODE_VARIABLE}={value!r} is not an invoke mode: use {' or '.join(INVOKE_MODES)}"
+        f"{INVOKE_MODE_VARIABLE}={value!r} is not an invoke mode: "
+        f"use {' or '.join(INVOKE_MODES)} (or BUFFERED, RESPONSE_STREAM)"
     )
 
 

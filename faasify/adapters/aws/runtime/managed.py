@@ -42,9 +42,10 @@ MAX_CONCURRENCY_VARIABLE = "AWS_LAMBDA_MAX_CONCURRENCY"
 # lambda_config.py and MultiConcurrentRunner._redirect_output).
 _LOG_SOCKET_VARIABLE = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 #: Exit statuses after which a worker is not started again: its init failed
-#: (1), or its snapshot or restore hooks did (64, 65). Any other end of a
-#: worker (a crash mid-invocation) is replaced by a new one.
-FINAL_STATUSES = frozenset({1, 64, 65})
+#: (1), its snapshot or restore hooks did (64, 65), or the Runtime API said the
+#: environment is broken (70). Any other end of a worker (a crash
+#: mid-invocation) is replaced by a new one.
+FINAL_STATUSES = frozenset({1, 64, 65, 70})
 
 
 def managed_instances() -> bool:
