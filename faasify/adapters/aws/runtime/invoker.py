@@ -74,11 +74,14 @@ _INFO = logging.INFO
 
 
 def error_body(exc: BaseException, request_id: str | None = None) -> dict[str, Any]:
-    """The error document the Runtime API takes (as AWS's Python runtime writes it)."""
+    """The error document the Runtime API takes (as AWS's Python runtime writes it),
+    its trace from the first frame of the handler's code on."""
+    from faasify.cli._target import user_traceback
+
     body: dict[str, Any] = {
         "errorMessage": str(exc),
         "errorType": type(exc).__name__,
-        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+        "stackTrace": user_traceback(exc),
     }
     if request_id:
         body["requestId"] = request_id
@@ -181,6 +184,9 @@ class Invoker:
         logging_on = invoke_logger.isEnabledFor(_INFO)
         started = time.perf_counter()
         hosted = handler.hosted
+        # A SIGTERM from here to the end of the work after the response waits
+        # for it (the instance counts invokes under way).
+        hosted.instance.invoking += 1
         source = codec.source
         stream: Stream | None = None
         answer: Response | None = None
@@ -244,6 +250,7 @@ class Invoker:
                             }
                         )
                     )
+            hosted.instance.invoking -= 1
             self._after_invoke()
 
     def _post_buffered(

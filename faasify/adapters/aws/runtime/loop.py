@@ -64,6 +64,8 @@ logger = logging.getLogger(__name__)
 INVOKE_MODE_VARIABLE = "FAASIFY_INVOKE_MODE"
 #: The most bytes a streamed body may have, when not the default 200 MB.
 STREAM_LIMIT_VARIABLE = "FAASIFY_STREAM_LIMIT"
+#: Set by ``faasify local`` in its instances, which report init errors themselves.
+LOCAL_RUNTIME_VARIABLE = "FAASIFY_LOCAL_RUNTIME"
 EXIT_INIT_FAILED = 1
 EXIT_BEFORE_SNAPSHOT = 64
 EXIT_AFTER_RESTORE = 65
@@ -144,8 +146,10 @@ def load(client: RuntimeAPIClient, spec: str) -> Callable[[Any, Any], Any] | Non
         return load_handler(handler_spec(spec))
     except BaseException as exc:  # the init phase failed: tell the runtime, then exit
         body = init_error_body(exc)
-        sys.stderr.write("".join(body.get("stackTrace") or []))
-        logger.error("init failed: %s: %s", body["errorType"], body["errorMessage"])
+        if not os.environ.get(LOCAL_RUNTIME_VARIABLE):
+            # For the function's log (the local runtime prints it itself).
+            sys.stderr.write("".join(body.get("stackTrace") or []))
+            logger.error("init failed: %s: %s", body["errorType"], body["errorMessage"])
         client.init_error(body)
         return None
 
