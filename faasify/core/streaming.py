@@ -27,7 +27,6 @@ the caller decides what each moment means (write to a socket, buffer, post).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import inspect
@@ -52,6 +51,10 @@ from faasify.core.http import Request
 from faasify.core.log import app_logger, log_app_error, request_id
 
 if TYPE_CHECKING:
+    # asyncio is imported where an ASGI app needs it: a WSGI app's instance
+    # does not pay for it at cold start.
+    import asyncio
+
     from faasify.core.hosted import HostedApp
     from faasify.core.types import ASGIApp, Message
 
@@ -125,6 +128,8 @@ def after_response(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -
     try:
         result = function(*args, **kwargs)
         if inspect.isawaitable(result):
+            import asyncio
+
             from faasify.core.instance import current_instance
 
             loop = current_instance().loop
@@ -317,6 +322,8 @@ class ASGIStream:
     # -- the app's side --------------------------------------------------------------
 
     async def _receive(self) -> Message:
+        import asyncio
+
         if not self._read:
             self._read = True
             return {"type": "http.request", "body": self._request.body, "more_body": False}
@@ -471,6 +478,8 @@ class ASGIStream:
         they keep the app's abandoned generator alive, and it is closed (its
         ``finally`` run) only once nothing refers to it.
         """
+        import asyncio
+
         loop = self._loop
         if not task.done():
             loop.run_until_complete(asyncio.wait({task}, timeout=max(budget, 0.0)))
@@ -687,6 +696,10 @@ def run_after(
     """
     deadline = time.monotonic() + budget
     calls = registry.take()
+    if not calls:
+        return
+    import asyncio
+
     for index, (function, args, kwargs) in enumerate(calls):
         left = deadline - time.monotonic()
         if left <= 0:

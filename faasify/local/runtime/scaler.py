@@ -286,7 +286,9 @@ class Scaler:
                     return self._take(instance), False
             alive = [i for i in self.instances if i.alive]
             if len(alive) < self.max_instances:
-                return self._take(await self._start_instance(tenant)), True
+                instance = self._take(await self._start_instance(tenant))
+                self._offer(instance)
+                return instance, True
             if self.tenant_isolation and self._evict_other_tenant(tenant):
                 continue
             waiter: asyncio.Future[FunctionInstance | None] = (
@@ -314,6 +316,23 @@ class Scaler:
                 waiter.set_result(None)
                 return
 
+    def _offer(self, instance: FunctionInstance) -> bool:
+        """Give ``instance``'s free slots to requests of its tenant waiting for one;
+        whether it has none left. (A new instance of Managed Instances takes the
+        requests that queued while it started.)"""
+        for entry in list(self._waiters):
+            if instance.active >= instance.capacity:
+                return True
+            tenant, waiter = entry
+            if tenant == instance.tenant and not waiter.done():
+                self._waiters.remove(entry)
+                waiter.set_result(self._take(instance))
+        if instance.active >= instance.capacity:
+            return True
+        if instance.active and instance not in self._idle:
+            self._idle.append(instance)
+        return False
+
     def _release(self, instance: FunctionInstance) -> None:
         """One of ``instance``'s invocations is over: its slot is free."""
         instance.active = max(0, instance.active - 1)
@@ -322,12 +341,8 @@ class Scaler:
             if instance.active == 0:
                 self._retire(instance, self.grace if instance.alive else 0.0)
             return
-        for entry in list(self._waiters):
-            tenant, waiter = entry
-            if tenant == instance.tenant and not waiter.done():
-                self._waiters.remove(entry)
-                waiter.set_result(self._take(instance))
-                return
+        if self._offer(instance):
+            return
         if instance.active == 0:
             instance.state = "idle"
             if self.tenant_isolation and any(not w.done() for _, w in self._waiters):

@@ -28,6 +28,8 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from faasify._exceptions import LocalRuntimeError
+
 __all__ = ["PRELUDE_LIMIT", "StreamEnded", "StreamedAnswer"]
 
 HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
@@ -37,7 +39,7 @@ _ACCEPTED = (202, [("Content-Type", "application/json")], b'{"status":"OK"}')
 _END = object()
 
 
-class StreamEnded(Exception):
+class StreamEnded(LocalRuntimeError):
     """The stream ended short: an error trailer, or the instance's connection closed."""
 
     def __init__(self, reason: str, error_type: str | None = None) -> None:

@@ -33,7 +33,6 @@ https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-custom.html
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import os
@@ -97,6 +96,8 @@ def close_pools() -> None:
     for name, close, asynchronous in pools:
         result = close()
         if asynchronous and inspect.isawaitable(result):
+            import asyncio
+
             if loop is None:
                 from faasify.core.instance import current_instance
 

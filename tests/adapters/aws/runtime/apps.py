@@ -151,6 +151,19 @@ async def later(request: Request) -> PlainTextResponse:
     return PlainTextResponse("answered", background=BackgroundTask(background))
 
 
+async def together(request: Request) -> JSONResponse:
+    """Answers once ``n`` requests are in here at the same time (else times out)."""
+    directory = Path(request.query_params["dir"])
+    count = int(request.query_params.get("n", "2"))
+    _note(str(directory), f"in-{os.getpid()}-{id(request)}")
+    deadline = time.monotonic() + 20
+    while len(await asyncio.to_thread(lambda: list(directory.glob("in-*")))) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the others never came")
+        await asyncio.sleep(0.005)
+    return JSONResponse({"pid": os.getpid(), "tenant": request.scope.get("faasify.tenant_id")})
+
+
 async def failing_later(request: Request) -> PlainTextResponse:
     def background() -> None:
         raise ValueError("the background task failed")
@@ -169,6 +182,7 @@ starlette_app = Starlette(
         Route("/boom-early", boom_early),
         Route("/later", later),
         Route("/failing-later", failing_later),
+        Route("/together", together),
     ]
 )
 asgi_handler = handler(starlette_app)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
+import time
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -55,5 +57,22 @@ async def query(request: Request) -> JSONResponse:
     return JSONResponse({"db": value, "stats": db.stats.as_dict(), "pid": os.getpid()})
 
 
-app = Starlette(routes=[Route("/random", numbers), Route("/db", query)])
+async def together(request: Request) -> JSONResponse:
+    """Answers once ``n`` requests are in at the same time: so many instances."""
+    directory = Path(request.query_params["dir"])
+    count = int(request.query_params.get("n", "2"))
+    (directory / f"in-{os.getpid()}").write_text("", encoding="utf-8")
+    deadline = time.monotonic() + 30
+    while len(await asyncio.to_thread(lambda: list(directory.glob("in-*")))) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the others never came")
+        await asyncio.sleep(0.005)
+    if db is not None:
+        await db.fetchval("SELECT 1")
+    return JSONResponse({"random": random.random(), "at_init": AT_INIT, "pid": os.getpid()})
+
+
+app = Starlette(
+    routes=[Route("/random", numbers), Route("/db", query), Route("/together", together)]
+)
 lambda_handler = handler(app, on_startup=[db.open] if db is not None else [])
