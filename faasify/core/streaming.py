@@ -507,7 +507,9 @@ class ASGIStream:
         if hold is not None and not hold.done():
             hold.set_result(None)
         if not self._settle(task, budget):
-            _log_after_cancelled(context, budget, "the app's background work")
+            _log_after_cancelled(
+                context, budget, _with_calls("the app's background work", self._registry)
+            )
             return
         exc = None if task.cancelled() else task.exception()
         if exc is not None and self._complete:
@@ -671,11 +673,19 @@ class WSGIStream:
             with _deadline(budget):
                 self._close_result()
         except DeadlineExceeded:
-            _log_after_cancelled(context, budget, "the WSGI iterable's close")
+            _log_after_cancelled(
+                context, budget, _with_calls("the WSGI iterable's close", self._registry)
+            )
             return
         except Exception as exc:
             _log_after_failure(context, exc, (time.monotonic() - started) * 1000)
         run_after(self._registry, context, budget - (time.monotonic() - started), None)
+
+
+def _with_calls(what: str, registry: AfterResponse) -> str:
+    """``what``, and the after_response calls the deadline leaves unrun, if any."""
+    left = len(registry.take())
+    return f"{what} and {left} after_response call(s)" if left else what
 
 
 # -- running what after_response registered --------------------------------------------

@@ -99,7 +99,11 @@ class StreamedAnswer:
             self.head.set_result((200, []))  # an empty prelude-less end: nothing to stream
         if error_type:
             message = _error_message(found.get("lambda-runtime-function-error-body"))
-            self._fail(StreamEnded(message or error_type, error_type))
+            reason = StreamEnded(message or error_type, error_type)
+            if not self.done.done():
+                # After what was sent before the error: that part is the client's.
+                self.done.set_result(reason)
+                await self._queue.put(reason)
         elif not self.done.done():
             self.done.set_result(None)
             await self._queue.put(_END)

@@ -164,6 +164,10 @@ async def together(request: Request) -> JSONResponse:
     return JSONResponse({"pid": os.getpid(), "tenant": request.scope.get("faasify.tenant_id")})
 
 
+async def crash(request: Request) -> PlainTextResponse:
+    os._exit(3)
+
+
 async def failing_later(request: Request) -> PlainTextResponse:
     def background() -> None:
         raise ValueError("the background task failed")
@@ -183,6 +187,7 @@ starlette_app = Starlette(
         Route("/later", later),
         Route("/failing-later", failing_later),
         Route("/together", together),
+        Route("/crash", crash),
     ]
 )
 asgi_handler = handler(starlette_app)

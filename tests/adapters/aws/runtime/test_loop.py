@@ -242,6 +242,24 @@ def test_managed_instances_run_a_worker_per_concurrent_request(runtime: Any) -> 
     assert run.process.wait(timeout=60) == 70
 
 
+def test_a_worker_that_crashes_is_replaced(runtime: Any) -> None:
+    run = runtime(f"{APPS}:asgi_handler", AWS_LAMBDA_MAX_CONCURRENCY="2")
+
+    def nexts(requests: list[Recorded]) -> int:
+        return len([r for r in requests if r.path.endswith("/invocation/next")])
+
+    run.api.wait_for(lambda requests: nexts(requests) >= 2)
+    crashed = run.api.invoke(v2_event("/crash"))
+    # The crashed worker's slot polls again: a new worker, with its own init.
+    run.api.wait_for(lambda requests: nexts(requests) >= 3, timeout=60)
+    assert run.api.posts(crashed) == []
+    answers = [run.api.invoke(v2_event("/hello")) for _ in range(2)]
+    assert all(json.loads(run.api.answer(a).body)["statusCode"] == 200 for a in answers)
+    for _ in range(2):
+        run.api.stop()
+    assert run.process.wait(timeout=60) == 70
+
+
 def test_the_cli_says_when_there_is_no_runtime_api(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
