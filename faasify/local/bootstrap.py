@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from faasify.adapters.aws.runtime.client import RuntimeAPIClient
+from faasify.adapters.aws.runtime.invocation import forget_function_facts
 from faasify.adapters.aws.runtime.invoker import Invoker
 from faasify.adapters.aws.runtime.loop import (
     EXIT_BEFORE_SNAPSHOT,
@@ -193,6 +194,7 @@ def _restore(
         _renew_event_loop()
         os.environ["AWS_LAMBDA_RUNTIME_API"] = address
         os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = name
+        forget_function_facts()
         client = RuntimeAPIClient(address)
         client.restore_next()  # the instance's Runtime API: the restore begins
         failed = restored(client)

@@ -24,7 +24,7 @@ import os
 import time
 from typing import Any, Protocol
 
-__all__ = ["Invocation", "LambdaContext"]
+__all__ = ["Invocation", "LambdaContext", "forget_function_facts"]
 
 _ENV = os.environ
 
@@ -73,6 +73,31 @@ class Invocation:
         return f"<Invocation {self.request_id}>"
 
 
+_facts: tuple[str, str, str, str, str] | None = None
+
+
+def forget_function_facts() -> None:
+    """Read the function's facts from the environment again (a copy whose environment
+    changed after a fork)."""
+    global _facts
+    _facts = None
+
+
+def _function_facts() -> tuple[str, str, str, str, str]:
+    """The function's name, version, memory, log group and stream, read once per process."""
+    global _facts
+    facts = _facts
+    if facts is None:
+        facts = _facts = (
+            _ENV.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+            _ENV.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            _ENV.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", ""),
+            _ENV.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+            _ENV.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        )
+    return facts
+
+
 def _json_header(value: str | None, name: str) -> Any:
     if value is None:
         return None
@@ -117,12 +142,13 @@ class LambdaContext:
         self.trace_id = invocation.trace_id
         self.invocation_id = invocation.invocation_id
         self._deadline_ms = invocation.deadline_ms
-        env = _ENV
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        (
+            self.function_name,
+            self.function_version,
+            self.memory_limit_in_mb,
+            self.log_group_name,
+            self.log_stream_name,
+        ) = _function_facts()
         self.client_context = _json_header(invocation.client_context, "client context")
         self.identity = _json_header(invocation.cognito_identity, "Cognito identity")
 
