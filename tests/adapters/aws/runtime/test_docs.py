@@ -24,7 +24,7 @@ DOCS = ROOT / "docs"
 
 def blocks(page: str, language: str) -> list[str]:
     text = (DOCS / page).read_text(encoding="utf-8")
-    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+    return re.findall(rf"```{language}[^\n]*\n(.*?)```", text, re.S)
 
 
 def module(tmp_path: Path, code: str, name: str = "docapp") -> str:
@@ -105,7 +105,7 @@ def _template(snippet: str) -> str:
     head = 'AWSTemplateFormatVersion: "2010-09-09"\n'
     if "AWS::Serverless::" in snippet:
         head += "Transform: AWS::Serverless-2016-10-31\n"
-    if "!Ref CapacityProviderArn" in snippet:
+    if "Ref: CapacityProviderArn" in snippet:
         head += "Parameters:\n  CapacityProviderArn:\n    Type: String\n"
     resources = snippet.split("Resources:\n", 1)[1]
     return head + "Resources:\n" + (_ROLE if "AppRole" in snippet else "") + resources
