@@ -3,6 +3,7 @@ internals to attribute costs, and would otherwise rot silently)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,30 @@ def test_profile_invoke_attributes_an_invoke() -> None:
     for stage in ("decode (event -> Request)", "runner", "encode (Response -> result dict)"):
         assert stage in out
     assert "skipped" not in out
+
+
+def test_the_ttfb_benchmark_measures_both_modes(tmp_path: Path) -> None:
+    out = tmp_path / "ttfb.json"
+    command = [sys.executable, "-m", "benchmarks.ttfb", "--mb", "0.5", "--requests", "2"]
+    completed = subprocess.run(
+        [*command, "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "| buffered |" in completed.stdout
+    assert "| response-stream |" in completed.stdout
+    assert "buffered TTFB / streamed TTFB = " in completed.stdout
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert set(record["results"]) == {"buffered", "response-stream"}
+    assert (
+        record["ratio"]
+        == record["results"]["buffered"]["ttfb_ms"]
+        / (record["results"]["response-stream"]["ttfb_ms"])
+    )
 
 
 def test_instruction_counts_run_for_one_shape() -> None:

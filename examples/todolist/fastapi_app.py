@@ -18,12 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 import faasify
-from examples.todolist.api import ROUTES, UNEXPECTED, Call, Problem, Reply, Route, TodoAPI
+from examples.todolist.api import (
+    EXPORT_HEADER,
+    EXPORT_PATH,
+    ROUTES,
+    UNEXPECTED,
+    Call,
+    Problem,
+    Reply,
+    Route,
+    TodoAPI,
+)
 from examples.todolist.settings import Settings
 from examples.todolist.stores import make_store
 
@@ -78,6 +88,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for route in ROUTES:
         app.add_api_route(route.path, endpoint(route), methods=[route.method], name=route.action)
+
+    @app.get(EXPORT_PATH, include_in_schema=False)
+    async def export(request: Request) -> StreamingResponse:
+        api: TodoAPI = request.app.state.api
+        # The first page before the head: a store that fails gets a clean problem.
+        user = api.authenticate(request.headers.get("authorization"))
+        rows, cursor = await api.export_page(user, None)
+
+        async def pages() -> AsyncIterator[str]:
+            nonlocal cursor
+            yield EXPORT_HEADER + rows
+            while cursor is not None:
+                more, cursor = await api.export_page(user, cursor)
+                yield more
+
+        return StreamingResponse(
+            pages(),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="todos.csv"'},
+        )
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -11,6 +11,7 @@ start), and reused by every warm invoke.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,17 @@ from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 import faasify
-from examples.todolist.api import ROUTES, UNEXPECTED, Call, Problem, Reply, Route, TodoAPI
+from examples.todolist.api import (
+    EXPORT_HEADER,
+    EXPORT_PATH,
+    ROUTES,
+    UNEXPECTED,
+    Call,
+    Problem,
+    Reply,
+    Route,
+    TodoAPI,
+)
 from examples.todolist.settings import Settings
 from examples.todolist.stores import make_store, run_sync
 
@@ -78,6 +89,25 @@ def create_app(settings: Settings | None = None) -> Flask:
             endpoint=f"{route.action}",
             view_func=endpoint(route),
             methods=[route.method],
+        )
+
+    @app.get(EXPORT_PATH)
+    def export() -> Response:
+        # The first page before the head: a store that fails gets a clean problem.
+        user = api.authenticate(request.headers.get("Authorization"))
+        rows, cursor = run_sync(api.export_page(user, None))
+
+        def pages() -> Iterator[str]:
+            nonlocal cursor
+            yield EXPORT_HEADER + rows
+            while cursor is not None:
+                more, cursor = run_sync(api.export_page(user, cursor))
+                yield more
+
+        return Response(
+            pages(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="todos.csv"'},
         )
 
     @app.get("/")

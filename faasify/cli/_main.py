@@ -9,19 +9,19 @@ from types import ModuleType
 
 from faasify._exceptions import FaasifyError
 from faasify._version import __version__
-from faasify.cli import event, invoke, local, package, serve
+from faasify.cli import event, invoke, local, package, runtime, serve
 from faasify.cli._errors import CommandError
 from faasify.cli._help import HelpFormatter
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: One module per subcommand, in the order ``--help`` lists them.
-COMMANDS: tuple[ModuleType, ...] = (serve, local, invoke, event, package)
+COMMANDS: tuple[ModuleType, ...] = (serve, local, invoke, event, package, runtime)
 
 DESCRIPTION = """\
 faasify: run WSGI and ASGI apps as FaaS functions. Serve a handler or invoke it
-on your machine, run it on a local FaaS runtime, print sample events, and build
-its deployment zip for AWS Lambda."""
+on your machine, run it on a local FaaS runtime, print sample events, build its
+deployment zip for AWS Lambda, and run it there as its own runtime."""
 
 
 def _examples(lines: tuple[str, ...]) -> str:

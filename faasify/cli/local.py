@@ -21,8 +21,15 @@ processes that speak the Lambda Runtime API, as on AWS: cold starts, warm
 reuse, scale-out up to --max-instances (429 past it), scale to zero after
 --idle-timeout, timeouts and crashes. The handler is imported once at start,
 in a throwaway instance, so a wrong module fails there. One log line per
-request. Needs the local extra: pip install 'faasify[local]'."""
-EXAMPLES = ("faasify local app:lambda_handler --max-instances 4 --idle-timeout 60",)
+request. Lambda's other modes too: --invoke-mode response-stream streams each
+answer to the client as it is produced, --snapstart inits once and restores
+every instance from that snapshot, --max-concurrency serves several requests
+per instance (Lambda Managed Instances), --tenant-isolation keeps one tenant
+per instance. Needs the local extra: pip install 'faasify[local]'."""
+EXAMPLES = (
+    "faasify local app:lambda_handler --max-instances 4 --idle-timeout 60",
+    "faasify local app:app --invoke-mode response-stream --snapstart",
+)
 
 logger = logging.getLogger("faasify.local")
 
@@ -39,8 +46,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--event-format",
         choices=EVENT_FORMATS,
-        default="http-api-v2",
-        help="the event shape requests become",
+        default=None,
+        help="the event shape requests become (default: http-api-v2, or function-url "
+        "with --invoke-mode response-stream)",
+    )
+    parser.add_argument(
+        "--invoke-mode",
+        choices=["buffered", "response-stream"],
+        default="buffered",
+        help="response-stream streams each answer to the client as the function produces "
+        "it, as a Function URL in RESPONSE_STREAM mode does",
+    )
+    parser.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="run the init once, snapshot it, and restore every instance from it, with "
+        "the SnapStart hooks",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=1,
+        help="requests an instance serves at once (Lambda Managed Instances: a worker "
+        "process each)",
+    )
+    parser.add_argument(
+        "--tenant-isolation",
+        action="store_true",
+        help="tenant isolation mode: requests name their tenant in X-Amz-Tenant-Id, and "
+        "an instance serves one tenant only",
     )
     parser.add_argument(
         "--max-instances",
@@ -95,6 +129,34 @@ def run(args: argparse.Namespace) -> int:
         return _missing_extra(exc)
     if args.max_instances < 1:
         raise CommandError("--max-instances must be at least 1")
+    if args.max_concurrency < 1:
+        raise CommandError("--max-concurrency must be at least 1")
+    streaming = args.invoke_mode == "response-stream"
+    if args.event_format is None:
+        args.event_format = "function-url" if streaming else "http-api-v2"
+    if streaming and args.event_format not in ("function-url", "rest-v1"):
+        raise CommandError(
+            f"--invoke-mode response-stream needs --event-format function-url or rest-v1: "
+            f"{args.event_format} answers are buffered on AWS (HTTP APIs and ALBs do not stream)"
+        )
+    if args.runtime_client == "awslambdaric" and (streaming or args.snapstart):
+        option = "--invoke-mode response-stream" if streaming else "--snapstart"
+        raise CommandError(
+            f"{option} needs the builtin runtime client: awslambdaric cannot "
+            f"{'stream answers' if streaming else 'be restored from the emulated snapshot'}"
+        )
+    if args.tenant_isolation and (args.snapstart or args.event_format == "function-url"):
+        raise CommandError(
+            "--tenant-isolation does not go with "
+            f"{'--snapstart' if args.snapstart else 'function-url events'}: Lambda offers "
+            "tenant isolation without SnapStart and Function URLs (through the Invoke API "
+            "and API Gateway)"
+        )
+    if args.snapstart and args.max_concurrency > 1:
+        raise CommandError(
+            "--snapstart and --max-concurrency do not go together: Lambda Managed "
+            "Instances have no SnapStart"
+        )
     if ":" not in args.target:
         load_target(args.target)  # raises the sentence that explains module:attribute
     try:
@@ -109,6 +171,10 @@ def run(args: argparse.Namespace) -> int:
         queue_timeout=args.queue_timeout,
         process_model=args.process_model,
         client=args.runtime_client,
+        invoke_mode=args.invoke_mode,
+        concurrency=args.max_concurrency,
+        snapstart=args.snapstart,
+        tenant_isolation=args.tenant_isolation,
     )
     try:
         asyncio.run(scaler.check())
@@ -120,14 +186,26 @@ def run(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     host = f"[{host}]" if ":" in host else host
 
+    modes = [
+        word
+        for word, on in (
+            ("streamed", streaming),
+            ("snapstart", args.snapstart),
+            (f"{args.max_concurrency} requests per instance", args.max_concurrency > 1),
+            ("tenant isolation", args.tenant_isolation),
+        )
+        if on
+    ]
+
     def announce() -> None:
         logger.info(
-            "faasify local: http://%s:%d (%s events, up to %d instance%s)",
+            "faasify local: http://%s:%d (%s events, up to %d instance%s%s)",
             host,
             port,
             args.event_format,
             args.max_instances,
             "" if args.max_instances == 1 else "s",
+            "".join(f", {mode}" for mode in modes),
         )
 
     serve(create_app(scaler, args.event_format, log_format=args.log_format), sock, announce)

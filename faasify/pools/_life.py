@@ -11,7 +11,23 @@ from collections.abc import Awaitable, Callable
 from faasify._exceptions import PoolError
 from faasify.core.instance import current_instance
 
-__all__ = ["IdleClock", "register_async_close", "register_sync_close", "socket_has_news"]
+__all__ = [
+    "IdleClock",
+    "opened_pools",
+    "register_async_close",
+    "register_sync_close",
+    "socket_has_news",
+]
+
+#: Every pool this process opened, by the object whose method closes it: what a
+#: SnapStart snapshot must close (faasify.adapters.aws.runtime.snapstart). Each
+#: pool opens again on its next use.
+opened_pools: dict[int, tuple[str, Callable[[], object], bool]] = {}
+
+
+def _remember(name: str, close: Callable[[], object], asynchronous: bool) -> None:
+    owner = getattr(close, "__self__", close)
+    opened_pools[id(owner)] = (name, close, asynchronous)
 
 
 class IdleClock:
@@ -54,6 +70,7 @@ def socket_has_news(fileno: int) -> bool:
 
 def register_async_close(name: str, close: Callable[[], Awaitable[None]]) -> None:
     """Close an async pool once, on the instance's loop, when the instance ends."""
+    _remember(name, close, True)
     instance = current_instance()
 
     def on_shutdown(seconds_left: float) -> None:
@@ -72,6 +89,7 @@ def register_async_close(name: str, close: Callable[[], Awaitable[None]]) -> Non
 
 def register_sync_close(name: str, close: Callable[[], None]) -> None:
     """Close a sync pool once when the instance ends."""
+    _remember(name, close, False)
 
     def on_shutdown(seconds_left: float) -> None:
         close()

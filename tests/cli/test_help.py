@@ -31,7 +31,7 @@ def test_the_top_help_lists_every_command_with_an_example_and_no_markup() -> Non
     assert "``" not in text
     description = text.split("\n\n")[1]
     assert description.startswith("faasify: run WSGI and ASGI apps as FaaS functions.")
-    assert NAMES == ["serve", "local", "invoke", "event", "package"]
+    assert NAMES == ["serve", "local", "invoke", "event", "package", "runtime"]
     examples = text.split("examples:\n", 1)[1]
     for name in NAMES:
         assert f"\n    {name}  " in text  # listed under commands, with its summary

@@ -7,7 +7,7 @@ from typing import Any
 
 import jwt
 
-from faasify.local.events import EVENT_FORMATS
+from faasify.local.events import EVENT_FORMATS, build_event
 from tests.todolist.conftest import SECRET, Instance, body, new_user
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
@@ -174,6 +174,62 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(fn: Instance) -> None:
     assert seen == [f"todo {n}" for n in reversed(range(7))]
     for query in ("limit=0", "limit=101", "limit=abc", "cursor=bm90LWEtY3Vyc29y", "page=2"):
         assert_problem(fn.request("GET", "/api/todos", token=token, query=query), 400)
+
+
+def _todo_api(fn: Instance) -> Any:
+    return fn.app.extensions["todolist"] if fn.framework == "flask" else fn.app.state.api
+
+
+def test_the_export_is_every_todo_of_the_user_as_csv(fn: Instance) -> None:
+    import csv
+    import io
+
+    _todo_api(fn).export_page_size = 2  # three pages for five todos
+    token = fn.login()
+    texts = ["one", "=SUM(A1)", 'with "quotes", and a comma', "four", "-five"]
+    for text in texts:
+        fn.request("POST", "/api/todos", {"text": text}, token=token)
+    fn.request("POST", "/api/todos", {"text": "not mine"}, token=fn.login())
+    result = fn.request("GET", "/api/todos/export.csv", token=token)
+    assert result.status == 200
+    assert result.header("content-type").startswith("text/csv")
+    assert result.header("content-disposition") == 'attachment; filename="todos.csv"'
+    rows = list(csv.reader(io.StringIO(result.body.decode())))
+    assert rows[0] == ["id", "text", "done", "createdAt", "updatedAt"]
+    # Newest first, the user's only; formula-like texts quoted out for spreadsheets.
+    assert [row[1] for row in rows[1:]] == [
+        "'-five",
+        "four",
+        'with "quotes", and a comma',
+        "'=SUM(A1)",
+        "one",
+    ]
+    assert {row[2] for row in rows[1:]} == {"false"}
+    assert_problem(fn.request("GET", "/api/todos/export.csv"), 401)
+
+
+def test_the_export_streams_a_page_at_a_time(fn: Instance) -> None:
+    from faasify.core.streaming import open_stream
+
+    _todo_api(fn).export_page_size = 2
+    token = fn.login()
+    for n in range(5):
+        fn.request("POST", "/api/todos", {"text": f"todo {n}"}, token=token)
+    event = build_event(
+        "function-url",
+        "GET",
+        "/api/todos/export.csv",
+        "",
+        [("authorization", f"Bearer {token}")],
+        b"",
+    )
+    request = fn.handler._codecs.detect(event).decode(event, None)
+    stream = open_stream(fn.handler.hosted, request)
+    stream.start()
+    chunks = [stream.ready(), *stream.chunks()]
+    stream.finish(5.0)
+    # The header with the first page, then a chunk per page as it is fetched.
+    assert [chunk.count(b"\r\n") for chunk in chunks if chunk] == [3, 2, 1]
 
 
 def test_users_see_only_their_own_todos(fn: Instance) -> None:

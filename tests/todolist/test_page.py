@@ -50,10 +50,16 @@ class Deployment:
     stage: str  # "stateful", "pooled" or "baas"
     #: For the BaaS stage: point the function at a port where no data service listens.
     service_down: bool = False
+    #: Behind ``faasify local --invoke-mode response-stream``: answers stream.
+    streamed: bool = False
 
     @property
     def name(self) -> str:
-        return f"{self.framework}-{self.stage}" + ("-service-down" if self.service_down else "")
+        return (
+            f"{self.framework}-{self.stage}"
+            + ("-service-down" if self.service_down else "")
+            + ("-streamed" if self.streamed else "")
+        )
 
 
 DEPLOYMENTS = [
@@ -62,6 +68,7 @@ DEPLOYMENTS = [
     for framework in ("fastapi", "flask")
 ]
 SERVICE_DOWN = Deployment("flask", "baas", service_down=True)
+STREAMED = Deployment("fastapi", "pooled", streamed=True)
 
 
 # -- the browser -------------------------------------------------------------------------
@@ -193,7 +200,7 @@ def deployments(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
         )
         servers.append((service, f"http://127.0.0.1:{service_port}/healthz"))
         closed_port = _free_port()  # nothing listens there
-        for deployment in [*DEPLOYMENTS, SERVICE_DOWN]:
+        for deployment in [*DEPLOYMENTS, SERVICE_DOWN, STREAMED]:
             port = _free_port()
             baas_port = closed_port if deployment.service_down else service_port
             # One instance each: the stateful stage keeps its todos in that one process
@@ -205,6 +212,8 @@ def deployments(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
             handler = f"examples.todolist.{deployment.framework}_app:handler"
             command = [sys.executable, "-m", "faasify.cli", "local", handler]
             command += ["--port", str(port), "--max-instances", "1", "--idle-timeout", "86400"]
+            if deployment.streamed:
+                command += ["--invoke-mode", "response-stream"]
             env = _env(
                 TODO_STAGE=deployment.stage,
                 DATABASE_URL=f"sqlite:///{data / (deployment.name + '.db')}",
@@ -414,6 +423,28 @@ def test_add_complete_edit_delete_then_reload(page: Page, api: API) -> None:
     expect(page.by("current-user")).to_have_text(page.username + "-other")
     expect(page.by("empty")).to_be_visible()
     assert page.shown() == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", _ids([STREAMED]), indirect=True)
+def test_the_export_downloads_every_todo_as_it_streams(page: Page, api: API) -> None:
+    import csv
+
+    from playwright.sync_api import expect
+
+    for text in ("Buy milk", "=1+1", "Call Alice"):
+        page.add(text)
+        expect(page.item(text)).to_have_count(1)
+    with page.page.expect_download() as download:
+        page.by("export").click()
+    expect(page.by("export-progress")).to_have_text("3 rows exported.")
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.reader(saved.splitlines()))
+    assert rows[0] == ["id", "text", "done", "createdAt", "updatedAt"]
+    # Newest first; a text a spreadsheet would take for a formula is quoted out.
+    assert [row[1] for row in rows[1:]] == ["Call Alice", "'=1+1", "Buy milk"]
+    assert download.value.suggested_filename == "todos.csv"
+    assert page.message() == ""
 
 
 # Each stage and each framework once: the page is the same, the refusals come from the store.

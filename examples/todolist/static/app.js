@@ -42,6 +42,8 @@
     retryLoad: $("retry-load"),
     list: $("todo-list"),
     loadMore: $("load-more"),
+    exportButton: $("export"),
+    exportProgress: $("export-progress"),
   };
 
   const state = {
@@ -441,11 +443,60 @@
     return true;
   }
 
+  /**
+   * Downloads every todo as CSV. The answer streams (a page of rows at a time):
+   * the rows are counted as they arrive, then saved as one file.
+   */
+  async function exportCsv() {
+    const headers = { Accept: "text/csv, application/problem+json" };
+    if (state.token) headers.Authorization = `Bearer ${state.token}`;
+    let response;
+    try {
+      response = await fetch("api/todos/export.csv", { headers, cache: "no-store" });
+    } catch (error) {
+      throw new ApiError(0, "Could not reach the server. Check the connection and try again.");
+    }
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      throw new ApiError(response.status, describeFailure(response, data), data);
+    }
+    const reader = response.body.getReader();
+    const parts = [];
+    let lines = 0; // CSV rows end with CRLF (a text's own newlines are bare LFs or quoted)
+    let carriage = false; // the last chunk ended with a CR
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        el.exportProgress.textContent = "";
+        throw new ApiError(0, "The export stopped before its end. Try again.");
+      }
+      if (chunk.done) break;
+      parts.push(chunk.value);
+      for (const byte of chunk.value) {
+        if (byte === 10 && carriage) lines += 1;
+        carriage = byte === 13;
+      }
+      el.exportProgress.textContent = `${Math.max(lines - 1, 0)} rows…`;
+    }
+    const rows = Math.max(lines - 1, 0);
+    el.exportProgress.textContent = `${rows} ${rows === 1 ? "row" : "rows"} exported.`;
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
+    link.download = "todos.csv";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 0);
+  }
+
   async function start() {
     el.loginForm.addEventListener("submit", login);
     el.addForm.addEventListener("submit", add);
     el.newText.addEventListener("input", updateCount);
     el.loadMore.addEventListener("click", loadMore);
+    el.exportButton.addEventListener("click", () => act(exportCsv, el.exportButton));
     el.retryLoad.addEventListener("click", () => act(loadFirstPage, el.retryLoad));
     el.signOut.addEventListener("click", () => signOut());
     if (!state.token) {

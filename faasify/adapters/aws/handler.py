@@ -10,6 +10,7 @@ detection picks; events that are not HTTP go to the functions registered with
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -72,6 +73,12 @@ class LambdaHandler(RequestLoop):
             raise ConfigurationError(f"is_warmup must be a function, not {is_warmup!r}")
         self._codecs = AwsCodecs(codec_options)
         self._app = HostedApp(app, options)
+        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+            # faasify's SnapStart hooks (pools closed before the snapshot,
+            # random reseeded after each restore), for whichever runtime runs them.
+            from faasify.adapters.aws.runtime.snapstart import register_hooks
+
+            register_hooks()
         super().__init__(self._app, detect=self._codecs.detect)
         self.app = app
         self.kind = self._app.kind

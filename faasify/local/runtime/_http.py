@@ -4,6 +4,12 @@ The protocol work is h11's; this module only loops over requests on each
 connection (keep-alive, as the runtime clients use it) and hands each one to
 an ``async`` function. It installs no signal handlers and needs no thread, so
 one process can run a listener per instance next to the front server.
+
+A chunked request body can instead be handed over as it arrives, to a
+:class:`BodySink` the listener's ``streamer`` gives for it (a streamed
+response, ``Lambda-Runtime-Function-Response-Mode: streaming``): each chunk as
+read, the trailers at the end. The sink's ``feed`` may wait (its reader is
+slow): the connection is not read meanwhile, so the runtime's writes wait too.
 """
 
 from __future__ import annotations
@@ -11,13 +17,38 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import h11
 
-__all__ = ["Handler", "Listener"]
+__all__ = ["BodySink", "Handler", "Listener", "Streamer"]
 
-#: ``(method, target, body) -> (status, headers, body)``
-Handler = Callable[[str, str, bytes], Awaitable[tuple[int, list[tuple[str, str]], bytes]]]
+Headers = list[tuple[str, str]]
+Answer = tuple[int, Headers, bytes]
+#: ``(method, target, headers, body) -> (status, headers, body)``
+Handler = Callable[[str, str, Headers, bytes], Awaitable[Answer]]
+
+
+class BodySink(Protocol):
+    """Where a request body goes as it is read."""
+
+    async def feed(self, data: bytes) -> None:
+        """One chunk of the body, as read."""
+        ...
+
+    async def end(self, trailers: Headers) -> Answer:
+        """The body ended (with these trailers); the answer to the request."""
+        ...
+
+    def broken(self) -> None:
+        """The connection ended before the body did."""
+        ...
+
+
+#: ``(method, target, headers, abort) -> sink or None``: a sink takes the body of
+#: this request as it comes (``None``: read it whole for the handler); ``abort()``
+#: closes the connection from this end.
+Streamer = Callable[[str, str, Headers, Callable[[], None]], Awaitable[BodySink | None]]
 
 
 async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> object:
@@ -28,8 +59,45 @@ async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> obj
         conn.receive_data(await reader.read(65536))
 
 
+def _text(pairs: list[tuple[bytes, bytes]]) -> Headers:
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in pairs]
+
+
+async def _read_body(conn: h11.Connection, reader: asyncio.StreamReader) -> bytes | None:
+    chunks = []
+    while True:
+        part = await _next_event(conn, reader)
+        if isinstance(part, h11.Data):
+            chunks.append(bytes(part.data))
+        elif isinstance(part, h11.EndOfMessage):
+            return b"".join(chunks)
+        else:
+            return None
+
+
+async def _stream_body(
+    sink: BodySink, conn: h11.Connection, reader: asyncio.StreamReader
+) -> Answer | None:
+    try:
+        while True:
+            part = await _next_event(conn, reader)
+            if isinstance(part, h11.Data):
+                await sink.feed(bytes(part.data))
+            elif isinstance(part, h11.EndOfMessage):
+                return await sink.end(_text(list(part.headers)))
+            else:
+                sink.broken()
+                return None
+    except BaseException:
+        sink.broken()
+        raise
+
+
 async def _serve_connection(
-    handler: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    handler: Handler,
+    streamer: Streamer | None,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
 ) -> None:
     conn = h11.Connection(h11.SERVER)
     try:
@@ -37,19 +105,25 @@ async def _serve_connection(
             event = await _next_event(conn, reader)
             if not isinstance(event, h11.Request):
                 return
-            chunks = []
-            while True:
-                part = await _next_event(conn, reader)
-                if isinstance(part, h11.Data):
-                    chunks.append(bytes(part.data))
-                elif isinstance(part, h11.EndOfMessage):
-                    break
-                else:
+            method, target = event.method.decode(), event.target.decode()
+            headers = _text(list(event.headers))
+            sink = None
+            if streamer is not None and any(
+                name == "transfer-encoding" and "chunked" in value.lower()
+                for name, value in headers
+            ):
+                sink = await streamer(method, target, headers, writer.transport.abort)
+            if sink is not None:
+                answer = await _stream_body(sink, conn, reader)
+                if answer is None:
                     return
-            status, headers, body = await handler(
-                event.method.decode(), event.target.decode(), b"".join(chunks)
-            )
-            head = [*headers, ("Content-Length", str(len(body)))]
+            else:
+                body = await _read_body(conn, reader)
+                if body is None:
+                    return
+                answer = await handler(method, target, headers, body)
+            status, head, body = answer
+            head = [*head, ("Content-Length", str(len(body)))]
             # One write per response: small separate segments would meet the
             # client's delayed ACK and cost tens of milliseconds.
             writer.write(
@@ -84,8 +158,9 @@ class Listener:
     long poll too, so the handler tasks are tracked and cancelled here.
     """
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, streamer: Streamer | None = None) -> None:
         self._handler = handler
+        self._streamer = streamer
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -97,7 +172,9 @@ class Listener:
         self._server = await asyncio.start_server(self._accept, sock=sock)
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.ensure_future(_serve_connection(self._handler, reader, writer))
+        task = asyncio.ensure_future(
+            _serve_connection(self._handler, self._streamer, reader, writer)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -1,27 +1,43 @@
-"""The runtime's front door: HTTP requests in, events to instances, responses out."""
+"""The runtime's front door: HTTP requests in, events to instances, responses out.
+
+A streamed answer (``--invoke-mode response-stream``) goes to the client as
+it arrives, chunked, with the status and headers of its prelude; one that the
+function ends with an error trailer, or that its instance stops sending, ends
+the client's connection before the body's end, so that the client sees an
+incomplete response rather than a whole one. In tenant isolation mode each
+request names its tenant in ``X-Amz-Tenant-Id``, the header Lambda's Invoke
+API takes it in.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from faasify.local.events import EventFormat, build_event, read_result
 from faasify.local.runtime.request_log import LogFormat, log_request
 from faasify.local.runtime.scaler import InvokeOutcome, Scaler
+from faasify.local.runtime.streaming import StreamEnded
 
 __all__ = ["METRICS_PATH", "create_app"]
 
 METRICS_PATH = "/_faasify/metrics"
+TENANT_HEADER = "x-amz-tenant-id"
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+# Tenant ids as Lambda takes them: 1 to 256 characters of letters, digits and
+# a few marks (the Invoke API's TenantId constraints).
+_TENANT = re.compile(r"[A-Za-z0-9._:/=+@-]{1,256}")
 
 
 def _error(status: int, message: str, **headers: str) -> Response:
@@ -52,13 +68,45 @@ def _response(outcome: InvokeOutcome) -> Response:
     return response
 
 
+def _streamed(outcome: InvokeOutcome, done: Any) -> Response:
+    """The streamed answer, served as it arrives; logged once its body has ended."""
+    stream = outcome.stream
+    assert stream is not None
+    status, headers = stream.head.result()
+    started = time.monotonic()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in stream.body():
+                yield chunk
+        except StreamEnded as exc:
+            outcome.error = f"the stream ended short: {exc}"
+            # Raised on, the connection ends before the last chunk: the client
+            # sees an incomplete body, not a whole one.
+            raise
+        finally:
+            if not stream.done.done():
+                stream.cancel()  # the client went away: so does the instance's stream
+                outcome.error = "the client went away mid-stream"
+            outcome.duration_ms += (time.monotonic() - started) * 1000
+            done(outcome)
+
+    response = StreamingResponse(body(), status)
+    response.raw_headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in headers
+        if name.lower() not in _HOP_BY_HOP
+    ]
+    return response
+
+
 def create_app(
     scaler: Scaler, event_format: EventFormat = "http-api-v2", *, log_format: LogFormat = "text"
 ) -> Starlette:
     """A Starlette app that serves every path through ``scaler``'s instances.
 
     Every request is logged as one line (see :mod:`.request_log`) with the
-    status the client got.
+    status the client got; a streamed one when its body has ended.
     """
 
     async def metrics(request: Request) -> Response:
@@ -67,6 +115,24 @@ def create_app(
     async def invoke(request: Request) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         host, port = request.url.hostname or "127.0.0.1", request.url.port or 80
+        tenant = None
+        if scaler.tenant_isolation:
+            tenant = request.headers.get(TENANT_HEADER)
+            if tenant is None or not _TENANT.fullmatch(tenant):
+                what = "has no" if tenant is None else "has an invalid"
+                response = _error(
+                    400,
+                    f"this function runs in tenant isolation mode and the request {what} "
+                    f"tenant id: send 1 to 256 letters, digits or ._:/=+@- in {TENANT_HEADER}",
+                )
+                log_request(
+                    request.method,
+                    request.url.path,
+                    400,
+                    InvokeOutcome("", 400, None, "no tenant id", None, False, None, 0.0, 0.0),
+                    log_format,
+                )
+                return response
         event: dict[str, Any] = build_event(
             event_format,
             request.method,
@@ -81,9 +147,16 @@ def create_app(
             host=None if event_format == "function-url" else host,
             source_ip=request.client.host if request.client else "127.0.0.1",
         )
-        outcome = await scaler.invoke(event)
+        method, path = request.method, request.url.path
+        outcome = await scaler.invoke(event, tenant=tenant, label=f"{method} {path}")
+        if outcome.stream is not None:
+
+            def finished(done: InvokeOutcome) -> None:
+                log_request(method, path, done.status, done, log_format)
+
+            return _streamed(outcome, finished)
         response = _response(outcome)
-        log_request(request.method, request.url.path, response.status_code, outcome, log_format)
+        log_request(method, path, response.status_code, outcome, log_format)
         return response
 
     @contextlib.asynccontextmanager

@@ -30,11 +30,14 @@ def _text(method: str, path: str, status: int, outcome: InvokeOutcome) -> str:
     """
     start = "cold" if outcome.cold else "warm" if outcome.instance else "no instance"
     if outcome.cold and outcome.init_ms is not None:
-        start += f" (init {outcome.init_ms:.1f} ms)"
+        phase = "restore" if outcome.restored else "init"
+        start += f" ({phase} {outcome.init_ms:.1f} ms)"
     parts = [method, path, str(status), f"{outcome.duration_ms:.1f} ms", start]
     parts.append(f"wait {outcome.wait_ms:.1f} ms")
     if outcome.instance:
         parts.append(outcome.instance)
+    if outcome.tenant is not None:
+        parts.append(f"tenant {outcome.tenant}")
     line = " ".join(parts)
     return f"{line}: {outcome.error}" if outcome.error else line
 
@@ -52,6 +55,9 @@ def _json(method: str, path: str, status: int, outcome: InvokeOutcome) -> str:
             "init_ms": None if outcome.init_ms is None else round(outcome.init_ms, 1),
             "wait_ms": round(outcome.wait_ms, 2),
             "instance": outcome.instance,
+            **({"restored": True} if outcome.restored else {}),
+            **({"tenant": outcome.tenant} if outcome.tenant is not None else {}),
+            **({"streamed": True} if outcome.stream is not None else {}),
             **({"error": outcome.error[:500]} if outcome.error else {}),
         }
     )
