@@ -13,6 +13,9 @@ from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs.alb import ApplicationLoadBalancer
 from faasify.adapters.aws.codecs.apigw_v1 import ApiGatewayV1
 from faasify.adapters.aws.codecs.apigw_v2 import ApiGatewayV2
+from faasify.adapters.aws.codecs.cloudfront import CloudFrontRequest
+from faasify.adapters.aws.codecs.lattice_v1 import VpcLatticeV1
+from faasify.adapters.aws.codecs.lattice_v2 import VpcLatticeV2
 
 __all__ = [
     "AwsCodec",
@@ -32,10 +35,14 @@ class AwsCodecs:
     __slots__ = (
         "alb",
         "alb_multi_value",
+        "edge_origin_request",
+        "edge_viewer_request",
         "function_url",
         "http_api_v1",
         "http_api_v1_single",
         "http_api_v2",
+        "lattice_v1",
+        "lattice_v2",
         "rest",
         "rest_single",
     )
@@ -49,6 +56,10 @@ class AwsCodecs:
         self.function_url = ApiGatewayV2(options, function_url=True)
         self.alb = ApplicationLoadBalancer(options, multi_value=False)
         self.alb_multi_value = ApplicationLoadBalancer(options, multi_value=True)
+        self.lattice_v1 = VpcLatticeV1(options)
+        self.lattice_v2 = VpcLatticeV2(options)
+        self.edge_viewer_request = CloudFrontRequest(options, event_type="viewer-request")
+        self.edge_origin_request = CloudFrontRequest(options, event_type="origin-request")
 
     def detect(self, event: Any) -> AwsCodec | None:
         """The codec for ``event``'s shape, or ``None`` if it is not an HTTP event."""
@@ -56,13 +67,16 @@ class AwsCodecs:
             return None
         ctx = event.get("requestContext")
         if type(ctx) is not dict:
-            return None
+            return self._detect_without_context(event)
         if event.get("version") == "2.0" and ("http" in ctx or "rawPath" in event):
             domain = ctx.get("domainName")
             if type(domain) is str and ".lambda-url." in domain:
                 return self.function_url
             return self.http_api_v2
         if "httpMethod" not in event:
+            # Past every shape above: what costs them nothing.
+            if "serviceNetworkArn" in ctx and "method" in event:
+                return self.lattice_v2
             return None
         if "elb" in ctx:
             return self.alb_multi_value if "multiValueHeaders" in event else self.alb
@@ -70,6 +84,23 @@ class AwsCodecs:
         if event.get("version") == "1.0":
             return self.http_api_v1 if multi else self.http_api_v1_single
         return self.rest if multi else self.rest_single
+
+    def _detect_without_context(self, event: dict[str, Any]) -> AwsCodec | None:
+        """The shapes without a ``requestContext``: VPC Lattice 1.0, Lambda@Edge."""
+        if "raw_path" in event and "method" in event:
+            return self.lattice_v1
+        records = event.get("Records")
+        if type(records) is list and len(records) == 1:
+            first = records[0]
+            cf = first.get("cf") if type(first) is dict else None
+            if type(cf) is dict and "request" in cf and "response" not in cf:
+                config = cf.get("config")
+                kind = config.get("eventType") if type(config) is dict else None
+                if kind == "origin-request":
+                    return self.edge_origin_request
+                if kind == "viewer-request":
+                    return self.edge_viewer_request
+        return None
 
 
 def is_warmup_event(event: Any) -> bool:
