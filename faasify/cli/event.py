@@ -22,6 +22,7 @@ from typing import Any
 
 from faasify.cli._errors import CommandError
 from faasify.local.events import EVENT_FORMATS, build_event
+from faasify.local.platform_events import PLATFORM_FORMATS, build_platform_event
 
 __all__ = ["HTTP_SHAPES", "OTHER_SHAPES", "SHAPES", "add_arguments", "make_event", "run"]
 
@@ -36,9 +37,10 @@ EXAMPLES = (
     'faasify event http-api-v2 --method POST --path /todos --body \'{"text": "milk"}\' '
     "--header 'Content-Type: application/json' | faasify invoke app:lambda_handler",
     "faasify event sqs --body '{\"todo\": 17}' > sqs.json",
+    "faasify event tencent-scf --path /todos | faasify invoke app:app --event-format tencent-scf",
 )
 
-HTTP_SHAPES: tuple[str, ...] = EVENT_FORMATS
+HTTP_SHAPES: tuple[str, ...] = (*EVENT_FORMATS, *PLATFORM_FORMATS)
 OTHER_SHAPES = ("sqs", "sns", "s3", "eventbridge", "kinesis", "dynamodb", "warmup")
 SHAPES = (*HTTP_SHAPES, *OTHER_SHAPES)
 
@@ -127,14 +129,16 @@ def make_event(
     if shape in HTTP_SHAPES:
         if path is not None and not path.startswith("/"):
             raise CommandError(f"--path {path!r} must start with / (e.g. /todos)")
-        return build_event(
-            shape,  # type: ignore[arg-type]
+        build: Any = build_platform_event if shape in PLATFORM_FORMATS else build_event
+        built: dict[str, Any] = build(
+            shape,
             (method or "GET").upper(),
             path or "/",
             (query or "").lstrip("?"),
             [("User-Agent", "curl/8.5.0"), ("Accept", "*/*"), *(headers or [])],
             (body or "").encode("utf-8"),
         )
+        return built
     if shape not in OTHER_SHAPES:
         raise CommandError(f"no event shape {shape!r}; one of {', '.join(SHAPES)}")
     given = [
