@@ -24,7 +24,15 @@ from faasify.cli._errors import CommandError
 from faasify.local.events import EVENT_FORMATS, build_event
 from faasify.local.platform_events import PLATFORM_FORMATS, build_platform_event
 
-__all__ = ["HTTP_SHAPES", "OTHER_SHAPES", "SHAPES", "add_arguments", "make_event", "run"]
+__all__ = [
+    "HTTP_SHAPES",
+    "OTHER_SHAPES",
+    "SHAPES",
+    "WEBSOCKET_SHAPES",
+    "add_arguments",
+    "make_event",
+    "run",
+]
 
 NAME = "event"
 SUMMARY = "print a sample event of any shape (HTTP, SQS, S3, ...) for faasify invoke"
@@ -42,7 +50,9 @@ EXAMPLES = (
 
 HTTP_SHAPES: tuple[str, ...] = (*EVENT_FORMATS, *PLATFORM_FORMATS)
 OTHER_SHAPES = ("sqs", "sns", "s3", "eventbridge", "kinesis", "dynamodb", "warmup")
-SHAPES = (*HTTP_SHAPES, *OTHER_SHAPES)
+#: API Gateway WebSocket API events: the handshake, one message, the goodbye.
+WEBSOCKET_SHAPES = ("websocket-connect", "websocket-message", "websocket-disconnect")
+SHAPES = (*HTTP_SHAPES, *WEBSOCKET_SHAPES, *OTHER_SHAPES)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "shape",
         choices=SHAPES,
         metavar="SHAPE",
-        help=f"the event's shape: {', '.join(HTTP_SHAPES)} (HTTP), or {', '.join(OTHER_SHAPES)}",
+        help=f"the event's shape: {', '.join(HTTP_SHAPES)} (HTTP), "
+        f"{', '.join(WEBSOCKET_SHAPES)} (a WebSocket API's), or {', '.join(OTHER_SHAPES)}",
     )
     parser.add_argument("--method", help="the HTTP method (default: GET)")
     parser.add_argument("--path", help="the request path as on the wire (default: /)")
@@ -139,6 +150,21 @@ def make_event(
             (body or "").encode("utf-8"),
         )
         return built
+    if shape in WEBSOCKET_SHAPES:
+        from faasify.adapters.aws.websocket.events import build_websocket_event
+
+        if method is not None or path is not None:
+            raise CommandError(f"a {shape} event has no method or path (--body is the message)")
+        kind = shape.removeprefix("websocket-").upper()
+        if body is not None and kind != "MESSAGE":
+            raise CommandError(f"a {shape} event carries no message: leave out --body")
+        return build_websocket_event(
+            kind,  # type: ignore[arg-type]
+            "faasify-local-connection=",
+            body=body,
+            headers=headers or (),
+            query=(query or "").lstrip("?"),
+        )
     if shape not in OTHER_SHAPES:
         raise CommandError(f"no event shape {shape!r}; one of {', '.join(SHAPES)}")
     given = [

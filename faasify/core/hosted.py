@@ -126,6 +126,11 @@ class HostedApp:
         return self._lifespan is not None and self._lifespan.supported
 
     @property
+    def lifespan_state(self) -> dict[str, Any] | None:
+        """The lifespan state each request's scope gets a copy of (``None`` for WSGI)."""
+        return None if self._lifespan is None else self._lifespan.state
+
+    @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The instance's persistent event loop, shared with pools and hooks."""
         return self.instance.loop
