@@ -7,8 +7,9 @@ per event and ends it when that event is handled:
 
 - ``CONNECT``: ``websocket.connect``; the app's ``websocket.accept`` answers
   200 (with its subprotocol), ``websocket.close`` (or returning) 403, and a
-  denial response (``websocket.http.response.*``) its own status. The handler
-  is then cancelled: the connection's next event is another invoke.
+  denial response (``websocket.http.response.*``) its own status. When the
+  app then waits for a message, its handler is cancelled: the connection's
+  next event is another invoke.
 - ``MESSAGE``: ``websocket.connect`` (the app's accept is taken as given, the
   connection is open already), then ``websocket.receive`` with the frame's
   ``text`` or ``bytes``; when the app waits for the next message, its
@@ -95,7 +96,6 @@ class _Cycle:
                 subprotocol = message.get("subprotocol")
                 if subprotocol:
                     self.headers["Sec-WebSocket-Protocol"] = subprotocol
-                self._done()
         elif kind == "websocket.send":
             data = message.get("bytes")
             if data is None:
@@ -117,11 +117,9 @@ class _Cycle:
             if self.connecting:
                 if not self.status:
                     self.status = 403
-                self._done()
             elif self.event.event_type == "MESSAGE":
                 with contextlib.suppress(ConnectionGoneError):
                     await self.connections.close(self.event.connection_id)
-            self._done()
         elif kind == "websocket.http.response.start":
             if self.connecting and not self.status:
                 self.status = int(message["status"])
@@ -129,8 +127,6 @@ class _Cycle:
                     self.headers[name.decode("latin-1")] = value.decode("latin-1")
         elif kind == "websocket.http.response.body":
             self.denial.append(message.get("body") or b"")
-            if not message.get("more_body"):
-                self._done()
 
 
 class WebSocketRoute:
