@@ -2,10 +2,12 @@
 with a database connection each, and through PgBouncer in transaction mode.
 
 ``python -m benchmarks.baas_load [--instances 50 200] [--seconds 5]`` prints a
-Markdown table: throughput, p50/p99 latency of one list+create, errors by
-kind, and the peak number of PostgreSQL backends during the run (polled from
-``pg_stat_activity``). Every loop is bounded in time and runs on loopback.
-PgBouncer (Debian's ``pgbouncer``) is started by the script when installed.
+Markdown table: throughput (and its ratio to direct access and to PgBouncer),
+p50/p99 latency of one list+create, errors by kind, the peak number of
+PostgreSQL backends during the run (polled from ``pg_stat_activity``), and the
+CPU the service's processes spent per list+create (from ``/proc/<pid>/stat``).
+Every loop is bounded in time and runs on loopback. PgBouncer (Debian's
+``pgbouncer``) is started by the script when installed.
 """
 
 from __future__ import annotations
@@ -287,6 +289,22 @@ def _start_service(workers: int, pool_size: int) -> tuple[subprocess.Popen[bytes
     return process, f"http://127.0.0.1:{port}"
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its children, from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(10)
@@ -350,9 +368,13 @@ def main() -> None:
                 )
             for name, path, target, options in paths:
                 asyncio.run(_prepare(recreate=False))
+                cpu_before = _tree_cpu(service.pid)
                 result = asyncio.run(
                     _run_spread(n, args.seconds, path, target, options, args.processes)
                 )
+                if path.startswith("service") and result["ops"]:
+                    spent = _tree_cpu(service.pid) - cpu_before
+                    result["cpu_ms_per_op"] = spent * 1000 / (result["ops"] * args.seconds)
                 rows.append((n, name, result))
                 time.sleep(1.0)  # let closed backends go before the next run counts
     if args.json:
@@ -369,16 +391,25 @@ def main() -> None:
             )
         )
     print(
-        "| instances | path | list+create per s | p50 ms | p99 ms | errors "
-        "| peak backends | of which open before the run |"
+        "| instances | path | list+create per s | x direct | x PgBouncer | p50 ms | p99 ms "
+        "| errors | peak backends | of which open before the run | service CPU ms per op |"
     )
-    print("|---:|---|---:|---:|---:|---|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for n, name, r in rows:
+        same = {other: result["ops"] for m, other, result in rows if m == n}
+        direct = next((ops for other, ops in same.items() if other.startswith("direct")), 0)
+        bouncer = next((ops for other, ops in same.items() if other.startswith("PgBouncer")), 0)
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items())) or "none"
+        cpu = f"{r['cpu_ms_per_op']:.2f}" if "cpu_ms_per_op" in r else ""
         print(
-            f"| {n} | {name} | {r['ops']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {errors} "
-            f"| {r['peak']} | {r['before']} |"
+            f"| {n} | {name} | {r['ops']:.0f} | {_ratio(r['ops'], direct)} "
+            f"| {_ratio(r['ops'], bouncer)} | {r['p50']:.1f} | {r['p99']:.1f} | {errors} "
+            f"| {r['peak']} | {r['before']} | {cpu} |"
         )
+
+
+def _ratio(ops: float, reference: float) -> str:
+    return f"{ops / reference:.2f}x" if reference else ""
 
 
 if __name__ == "__main__":

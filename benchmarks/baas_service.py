@@ -7,7 +7,7 @@ import os
 
 import sqlalchemy as sa
 
-from faasify.baas import Collection, Service
+from faasify.baas import Collection, DatabaseConfig, LimitsConfig, Service
 
 metadata = sa.MetaData()
 todos = sa.Table(
@@ -23,9 +23,9 @@ todos = sa.Table(
 
 service = Service(
     collections=[Collection("todos", todos)],
-    pool_size=int(os.environ.get("BAAS_POOL_SIZE", "10")),
-    queue_size=400,
-    queue_timeout=5.0,
-    create_tables=True,
+    database=DatabaseConfig(
+        pool_size=int(os.environ.get("BAAS_POOL_SIZE", "10")), create_tables=True
+    ),
+    limits=LimitsConfig(queue_size=400, queue_timeout=5.0),
 )
 app = service.app

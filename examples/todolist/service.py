@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from examples.todolist.schema import todos
 from examples.todolist.settings import Settings
 from examples.todolist.stores import sql_url
-from faasify.baas import Collection, JWTAuth, Service
+from faasify.baas import Collection, DatabaseConfig, JWTAuth, LimitsConfig, Service
 from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
@@ -83,7 +83,11 @@ def build_service(
     else:
         limiter = MemoryRateLimiter(rate=rate, per=1.0, burst=burst)
     return Service(
-        database_url=sql_url(settings.database_url, asynchronous=True),
+        database=DatabaseConfig(
+            sql_url(settings.database_url, asynchronous=True),
+            create_tables=True,
+            pool_size=pool_size,
+        ),
         collections=[
             Collection(
                 "todos",
@@ -95,9 +99,7 @@ def build_service(
         ],
         queries=queries(),
         auth=JWTAuth(settings.secret, algorithms=("HS256",)),
-        create_tables=True,
-        pool_size=pool_size,
-        rate_limiter=limiter,
+        limits=LimitsConfig(rate_limiter=limiter),
     )
 
 

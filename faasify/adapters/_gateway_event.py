@@ -23,7 +23,7 @@ from faasify.adapters.aws.codecs._maps import (
 )
 from faasify.adapters.aws.codecs._schema import Field, diagnose
 from faasify.core.body import decode_event_body
-from faasify.core.headers import origin
+from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
 from faasify.core.paths import mount, unquote_path
 
@@ -74,8 +74,9 @@ class GatewayEventCodec:
                 ) from None
         try:
             ctx = event.get("requestContext") or {}
-            headers = headers_from_maps(event.get("headers"), None)
-            server, scheme = origin(headers)
+            found = headers_from_maps(event.get("headers"), None)
+            headers = found.pairs
+            server, scheme = server_from(found.host or "localhost", found.port, found.proto)
             raw = check_str(event["path"] or "/", "path")
             root_path = ""
             stage = ctx.get("stage")

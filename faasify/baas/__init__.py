@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from faasify.baas.auth import APIKeys, JWTAuth, Principal, hash_api_key
+    from faasify.baas.breaker import CircuitBreaker, CircuitOpen
     from faasify.baas.client import (
         AsyncClient,
         Client,
@@ -33,22 +34,40 @@ if TYPE_CHECKING:
         Unauthorized,
     )
     from faasify.baas.collection import Collection
-    from faasify.baas.problems import Problem
+    from faasify.baas.config import (
+        DatabaseConfig,
+        IdempotencyConfig,
+        LimitsConfig,
+        OutageConfig,
+        Pooler,
+    )
+    from faasify.baas.errors import BaaSError, Problem, ServiceConfigurationError
+    from faasify.baas.query import NamedQuery
     from faasify.baas.service import Service
 
 __all__ = [
     "APIKeys",
     "AsyncClient",
+    "BaaSError",
+    "CircuitBreaker",
+    "CircuitOpen",
     "Client",
     "Collection",
     "Conflict",
+    "DatabaseConfig",
     "Forbidden",
+    "IdempotencyConfig",
     "InvalidRequest",
     "JWTAuth",
+    "LimitsConfig",
+    "NamedQuery",
     "NotFound",
+    "OutageConfig",
+    "Pooler",
     "Principal",
     "Problem",
     "Service",
+    "ServiceConfigurationError",
     "ServiceError",
     "ServiceUnavailable",
     "Throttled",
@@ -62,8 +81,18 @@ _HOMES = {
     "JWTAuth": "auth",
     "Principal": "auth",
     "hash_api_key": "auth",
+    "CircuitBreaker": "breaker",
+    "CircuitOpen": "breaker",
     "Collection": "collection",
-    "Problem": "problems",
+    "DatabaseConfig": "config",
+    "IdempotencyConfig": "config",
+    "LimitsConfig": "config",
+    "OutageConfig": "config",
+    "Pooler": "config",
+    "BaaSError": "errors",
+    "Problem": "errors",
+    "ServiceConfigurationError": "errors",
+    "NamedQuery": "query",
     "Service": "service",
     **dict.fromkeys(
         [

@@ -19,14 +19,14 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from faasify._exceptions import FaasifyError
+from faasify.baas.errors import BaaSError
 
 __all__ = ["CircuitBreaker", "CircuitOpen"]
 
 State = Literal["closed", "open", "half_open"]
 
 
-class CircuitOpen(FaasifyError):
+class CircuitOpen(BaaSError):
     """The database is considered down; ``retry_after`` says when to try again."""
 
     def __init__(self, retry_after: float) -> None:
@@ -72,6 +72,12 @@ class CircuitBreaker:
             if self._probes >= self.half_open_max:
                 raise CircuitOpen(self.reset_timeout)
             self._probes += 1
+
+    def abandon(self) -> None:
+        """The request passed :meth:`before` but never reached the database (shed,
+        cancelled): give its probe back, so a half-open breaker can probe again."""
+        if self._state == "half_open" and self._probes:
+            self._probes -= 1
 
     def success(self) -> None:
         self._state, self._failures, self._probes = "closed", 0, 0

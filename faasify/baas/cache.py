@@ -1,13 +1,16 @@
 """The last good answer of every read, kept to serve while the database is down.
 
-Reads are answered from the database; each answer is also kept here. When the
-database cannot be reached (or the breaker is open), a read is answered with
-the kept copy, marked stale (``Faasify-Stale: true`` and ``Age``), instead of
-a 503. A write invalidates the writer's kept reads of that collection by
-bumping a generation number, which costs one operation and no key scan.
+Reads are answered from the database; each answer is also kept here, under the
+caller's scope (its tenant and owner, and the collection) and the request's path
+and query. When the database cannot be reached (or the breaker is open), a read
+is answered with the kept copy, marked stale (``Faasify-Stale: true`` and
+``Age``), instead of a 503. A write drops the writer's kept reads of that
+collection (and of its named queries).
 
 ``MemoryReadCache`` keeps answers in the instance (bounded, LRU);
-``RedisReadCache`` shares them between service instances.
+``RedisReadCache`` shares them between service instances: each scope is one
+hash, so keeping an answer, finding one and dropping a scope are one round trip
+each.
 """
 
 from __future__ import annotations
@@ -24,38 +27,50 @@ Stored = tuple[Any, float]  # (the JSON answer, when it was stored, epoch second
 
 
 class ReadCache(Protocol):
-    async def generation(self, scope: str) -> int: ...
-    async def invalidate(self, scope: str) -> None: ...
-    async def put(self, key: str, value: Any) -> None: ...
-    async def get(self, key: str) -> Stored | None: ...
+    async def keep(self, scope: str, field: str, value: Any) -> None:
+        """Keep ``value`` as the answer to ``field`` (a path and query) in ``scope``."""
+        ...
+
+    async def kept(self, scope: str, field: str) -> Stored | None:
+        """The answer kept for ``field`` in ``scope``, and when it was kept."""
+        ...
+
+    async def drop(self, *scopes: str) -> None:
+        """Forget every answer kept in each of ``scopes``."""
+        ...
 
 
 class MemoryReadCache:
-    """Kept answers in this process, at most ``max_entries`` of them."""
+    """Kept answers in this process, at most ``max_entries`` of them.
+
+    Dropping a scope bumps its generation number, which the entries' keys carry,
+    so it costs one operation however many answers the scope holds; the orphaned
+    entries age out of the LRU.
+    """
 
     def __init__(self, max_entries: int = 10_000) -> None:
-        self._entries: OrderedDict[str, Stored] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int, str], Stored] = OrderedDict()
         self._generations: dict[str, int] = {}
         self._max = max_entries
 
-    async def generation(self, scope: str) -> int:
-        return self._generations.get(scope, 0)
-
-    async def invalidate(self, scope: str) -> None:
-        self._generations[scope] = self._generations.get(scope, 0) + 1
-
-    async def put(self, key: str, value: Any) -> None:
+    async def keep(self, scope: str, field: str, value: Any) -> None:
+        key = (scope, self._generations.get(scope, 0), field)
         self._entries[key] = (value, time.time())
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
 
-    async def get(self, key: str) -> Stored | None:
-        return self._entries.get(key)
+    async def kept(self, scope: str, field: str) -> Stored | None:
+        return self._entries.get((scope, self._generations.get(scope, 0), field))
+
+    async def drop(self, *scopes: str) -> None:
+        for scope in scopes:
+            self._generations[scope] = self._generations.get(scope, 0) + 1
 
 
 class RedisReadCache:
-    """Kept answers in Redis, shared by every service instance, for ``keep_for`` s."""
+    """Kept answers in Redis, shared by every service instance, for ``keep_for`` s
+    after the scope was last read."""
 
     def __init__(
         self,
@@ -75,20 +90,21 @@ class RedisReadCache:
             else self._redis
         )
 
-    async def generation(self, scope: str) -> int:
-        value = await self._client().get(f"{self._prefix}gen:{scope}")
-        return int(value or 0)
-
-    async def invalidate(self, scope: str) -> None:
-        await self._client().incr(f"{self._prefix}gen:{scope}")
-
-    async def put(self, key: str, value: Any) -> None:
+    async def keep(self, scope: str, field: str, value: Any) -> None:
+        key = self._prefix + scope
         payload = json.dumps([value, time.time()])
-        await self._client().set(f"{self._prefix}{key}", payload, px=self._keep_ms)
+        pipeline = self._client().pipeline(transaction=False)
+        pipeline.hset(key, field, payload)
+        pipeline.pexpire(key, self._keep_ms)
+        await pipeline.execute()
 
-    async def get(self, key: str) -> Stored | None:
-        raw = await self._client().get(f"{self._prefix}{key}")
+    async def kept(self, scope: str, field: str) -> Stored | None:
+        raw = await self._client().hget(self._prefix + scope, field)
         if raw is None:
             return None
         value, stored_at = json.loads(raw)
         return value, float(stored_at)
+
+    async def drop(self, *scopes: str) -> None:
+        if scopes:
+            await self._client().delete(*(self._prefix + scope for scope in scopes))

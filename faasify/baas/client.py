@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from faasify._exceptions import FaasifyError
+from faasify.baas.errors import BaaSError
 
 __all__ = [
     "AsyncClient",
@@ -53,7 +53,7 @@ __all__ = [
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
-class ServiceError(FaasifyError):
+class ServiceError(BaaSError):
     """The data service refused or failed a call; ``problem`` is its problem+json."""
 
     def __init__(self, status: int, problem: dict[str, Any] | None = None) -> None:

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from faasify.baas.problems import Problem
+from faasify.baas.database import Session, Statement
+from faasify.baas.errors import Problem, ServiceConfigurationError
 
 __all__ = ["IdempotencyKeys", "Replay", "fingerprint"]
 
@@ -59,7 +59,11 @@ class Replay:
 
 
 class IdempotencyKeys:
-    """The table of keys and stored responses, and the two steps of a keyed write."""
+    """The table of keys and stored responses, and the two steps of a keyed write.
+
+    ``owner`` is the caller's :attr:`Principal.digest <faasify.baas.auth.Principal.digest>`:
+    keys are per tenant and owner, so two callers may use the same key.
+    """
 
     def __init__(
         self, metadata: sa.MetaData | None = None, name: str = "faasify_idempotency"
@@ -74,64 +78,97 @@ class IdempotencyKeys:
             sa.Column("body", sa.Text, nullable=True),
             sa.Column("created_at", sa.DateTime, server_default=sa.func.now(), index=True),
         )
+        self._statements: dict[tuple[str, str], Statement] = {}
+        c = self.table.c
+        self._replay = Statement(
+            sa.select(c.fingerprint, c.status, c.body).where(
+                c.owner == sa.bindparam("owner"), c.key == sa.bindparam("key")
+            )
+        )
+        self._record = Statement(
+            sa.update(self.table)
+            .where(c.owner == sa.bindparam("_owner"), c.key == sa.bindparam("_key"))
+            .values(status=sa.bindparam("status"), body=sa.bindparam("body")),
+        )
+
+    def _for(self, dialect: str, kind: str, build: Callable[[], Any]) -> Statement:
+        statement = self._statements.get((dialect, kind))
+        if statement is None:
+            statement = self._statements[(dialect, kind)] = Statement(build())
+        return statement
+
+    def _insert(self, dialect: str) -> Statement:
+        def build() -> Any:
+            values: dict[str, Any] = {
+                "owner": sa.bindparam("owner"),
+                "key": sa.bindparam("key"),
+                "fingerprint": sa.bindparam("fingerprint"),
+            }
+            if dialect == "postgresql":
+                from sqlalchemy.dialects import postgresql
+
+                insert: Any = postgresql.insert(self.table)
+            elif dialect == "sqlite":
+                from sqlalchemy.dialects import sqlite
+
+                insert = sqlite.insert(self.table)
+            else:
+                raise ServiceConfigurationError(
+                    f"idempotency keys need PostgreSQL or SQLite, not {dialect}"
+                )
+            return insert.values(values).on_conflict_do_nothing().returning(self.table.c.key)
+
+        return self._for(dialect, "claim", build)
 
     async def claim(
-        self, conn: AsyncConnection, owner: str, key: str, request_fingerprint: str
+        self, session: Session, owner: str, key: str, request_fingerprint: str
     ) -> Replay | None:
         """Claim ``key`` for this write (``None``) or return the answer to replay.
 
         Must run inside the write's transaction. Raises a 422 problem for a key
         reused with another request.
         """
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise Problem(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-        values = {"owner": owner, "key": key, "fingerprint": request_fingerprint}
-        statement: Any
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects import postgresql
-
-            statement = postgresql.insert(self.table).values(values).on_conflict_do_nothing()
-        else:
-            from sqlalchemy.dialects import sqlite
-
-            statement = sqlite.insert(self.table).values(values).on_conflict_do_nothing()
-        inserted = await conn.execute(statement.returning(self.table.c.key))
-        if inserted.first() is not None:
-            return None
-        row = (
-            await conn.execute(
-                sa.select(self.table.c.fingerprint, self.table.c.status, self.table.c.body).where(
-                    self.table.c.owner == owner, self.table.c.key == key
-                )
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise Problem(
+                400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters"
             )
-        ).one()
-        if row.fingerprint != request_fingerprint:
+        values = {"owner": owner, "key": key, "fingerprint": request_fingerprint}
+        if await session.rows(self._insert(session.dialect), values):
+            return None
+        row = (await session.rows(self._replay, {"owner": owner, "key": key}))[0]
+        if row["fingerprint"] != request_fingerprint:
             raise Problem(422, "this Idempotency-Key was used for another request")
-        return Replay(row.status, json.loads(row.body) if row.body else None)
+        body = row["body"]
+        return Replay(row["status"], json.loads(body) if body else None)
 
-    async def record(
-        self, conn: AsyncConnection, owner: str, key: str, status: int, body: Any
-    ) -> None:
+    async def record(self, session: Session, owner: str, key: str, status: int, body: Any) -> None:
         """Store the write's answer with the key, in the same transaction."""
-        await conn.execute(
-            sa.update(self.table)
-            .where(self.table.c.owner == owner, self.table.c.key == key)
-            .values(status=status, body=None if body is None else json.dumps(body))
+        stored = None if body is None else json.dumps(body, allow_nan=False)
+        await session.execute(
+            self._record, {"_owner": owner, "_key": key, "status": status, "body": stored}
         )
 
-    async def purge(self, conn: AsyncConnection, older_than: float) -> int:
+    async def purge(self, session: Session, older_than: float) -> int:
         """Forget keys stored more than ``older_than`` seconds ago; how many went.
 
         The cutoff is computed by the database from its own clock, the same
         clock that stamped ``created_at``, so clock skew between service
         instances cannot purge a key early.
         """
+
+        sqlite = session.dialect == "sqlite"
+
+        def build() -> Any:
+            cutoff: Any
+            if sqlite:  # datetime('now', '-3600 seconds')
+                cutoff = sa.func.datetime("now", sa.bindparam("_age", type_=sa.String))
+            else:
+                age = sa.bindparam("_age", type_=sa.Float)
+                cutoff = sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, age)
+            return sa.delete(self.table).where(self.table.c.created_at < cutoff)
+
+        statement = self._for(session.dialect, "purge", build)
         seconds = max(0, int(older_than))
-        column = self.table.c.created_at
-        cutoff: Any
-        if conn.dialect.name == "sqlite":
-            cutoff = sa.func.datetime("now", f"-{seconds} seconds")
-        else:
-            cutoff = sa.func.now() - sa.literal(timedelta(seconds=seconds), sa.Interval)
-        result = await conn.execute(sa.delete(self.table).where(column < cutoff))
-        return int(result.rowcount or 0)
+        return await session.execute(
+            statement, {"_age": f"-{seconds} seconds" if sqlite else float(seconds)}
+        )

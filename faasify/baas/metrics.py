@@ -8,7 +8,7 @@ served stale: the numbers an operator scales and alerts on.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,6 +71,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # prometheus_client's labels() takes a lock and builds a key per call:
+        # the children are looked up once per label set and kept.
+        self._counters: dict[tuple[str, str, str], Any] = {}
+        self._timers: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,5 +94,12 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.latency.labels(template).observe(time.perf_counter() - started)
+            labels = (scope["method"], template, str(status))
+            counter = self._counters.get(labels)
+            if counter is None:
+                counter = self._counters[labels] = self.metrics.requests.labels(*labels)
+            counter.inc()
+            timer = self._timers.get(template)
+            if timer is None:
+                timer = self._timers[template] = self.metrics.latency.labels(template)
+            timer.observe(time.perf_counter() - started)

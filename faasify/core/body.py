@@ -4,8 +4,8 @@ media type on the way out.
 Incoming bodies are decoded strictly by ``isBase64Encoded``: API Gateway sets
 it for text bodies too, so guessing from the content would corrupt them.
 Outgoing bodies go as text only when the response says it is text (by
-Content-Type, with no Content-Encoding) *and* the bytes are valid UTF-8;
-everything else is base64, which every AWS source accepts.
+Content-Type, or by having none, with no Content-Encoding) *and* the bytes are
+valid UTF-8; everything else is base64, which every AWS source accepts.
 """
 
 from __future__ import annotations
@@ -106,12 +106,19 @@ def content_headers(headers: list[tuple[str, str]]) -> tuple[str, str]:
 def encode_response_body(
     body: bytes, content_type: str | None, content_encoding: str | None, text_types: TextTypes
 ) -> tuple[str, bool]:
-    """The response body as the event's ``body`` string and its base64 flag."""
+    """The response body as the event's ``body`` string and its base64 flag.
+
+    A body with no Content-Type at all goes as text when it is UTF-8: the
+    client gets the same bytes either way (API Gateway and Function URLs decode
+    base64 before sending), text spends none of Lambda's 6 MB response limit on
+    base64's third, and a REST API without binary media types would otherwise
+    hand the client the base64 string itself.
+    """
     if not body:
         return "", False
-    if (
-        not content_encoding or content_encoding.strip().lower() in _IDENTITY_ENCODINGS
-    ) and text_types.is_text(content_type or ""):
+    if (not content_encoding or content_encoding.strip().lower() in _IDENTITY_ENCODINGS) and (
+        not content_type or text_types.is_text(content_type)
+    ):
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:

@@ -25,7 +25,9 @@ class Request:
     stage or a custom-domain base path so that frameworks build links that
     include it. ``query_string`` is the query exactly as it goes on the wire
     (percent-encoded, without ``?``). Header names are lower-case; a header
-    that appeared several times appears several times.
+    that appeared several times appears several times. ``user`` is the
+    principal the platform authenticated (an API Gateway authorizer's), if any:
+    WSGI apps get it as ``REMOTE_USER``.
     """
 
     __slots__ = (
@@ -41,6 +43,7 @@ class Request:
         "root_path",
         "scheme",
         "server",
+        "user",
     )
 
     def __init__(
@@ -57,6 +60,7 @@ class Request:
         raw_path: bytes | None = None,
         event: Any = None,
         context: Any = None,
+        user: str | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -70,6 +74,7 @@ class Request:
         self.raw_path = raw_path
         self.event = event
         self.context = context
+        self.user = user
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.root_path}{self.path}>"

@@ -64,6 +64,9 @@ class Instance:
         self._closed = False
         #: A SIGTERM arrived mid-invoke; the handler checks this after each invoke.
         self.signal_pending = False
+        #: Invokes under way now (the request loop counts them), so that a SIGTERM
+        #: during one waits for it to end, whether or not the event loop is running.
+        self.invoking = 0
         self._previous_sigterm: Any = None
         self._signals_installed = False
         atexit.register(self.shutdown)
@@ -80,7 +83,9 @@ class Instance:
         if loop is None:
             import asyncio
 
-            loop = self._loop = asyncio.new_event_loop()
+            from faasify.core.eager import new_loop
+
+            loop = self._loop = new_loop()
             asyncio.set_event_loop(loop)
         return loop
 
@@ -107,7 +112,7 @@ class Instance:
         self._signals_installed = True
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        if self._loop is not None and self._loop.is_running():
+        if self.invoking or (self._loop is not None and self._loop.is_running()):
             # Mid-invoke: let the request finish, then shut down (see after_invoke).
             self.signal_pending = True
             return

@@ -195,10 +195,15 @@ class RequestLoop:
                 log_internal_error(context, codec.source, "decode", exc)
                 response = INTERNAL_ERROR
             else:
-                if self._direct:
-                    response = hosted.respond(request, codec.source)
-                else:
-                    response = self._respond_elsewhere(hosted, request, codec.source)
+                busy = hosted.instance
+                busy.invoking += 1
+                try:
+                    if self._direct:
+                        response = hosted.respond(request, codec.source)
+                    else:
+                        response = self._respond_elsewhere(hosted, request, codec.source)
+                finally:
+                    busy.invoking -= 1
         try:
             result = codec.encode(response, event, context)
         except Exception as exc:

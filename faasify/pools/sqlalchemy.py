@@ -35,7 +35,9 @@ __all__ = ["SQLAlchemyPool"]
 _ASYNC_DRIVERS = ("+asyncpg", "+aiosqlite", "+psycopg_async", "+aiomysql", "+asyncmy")
 
 
-def pooler_safe_asyncpg_args(connect_args: dict[str, Any]) -> None:
+def pooler_safe_asyncpg_args(
+    connect_args: dict[str, Any], *, tracks_prepared_statements: bool = False
+) -> None:
     """Make SQLAlchemy's asyncpg driver safe behind PgBouncer (transaction mode)
     or RDS Proxy, in place.
 
@@ -44,7 +46,15 @@ def pooler_safe_asyncpg_args(connect_args: dict[str, Any]) -> None:
     under the same name (the driver numbers statements per client connection):
     the statement caches are turned off and each prepared statement gets a
     unique name.
+
+    ``tracks_prepared_statements=True`` is the preset for PgBouncer 1.21 and
+    later with ``max_prepared_statements`` above 0 (the default from 1.24 on):
+    PgBouncer then prepares each named statement on whichever server connection
+    it hands out, so the caches stay on and nothing changes here. See the
+    PgBouncer versions table in docs/pools.md.
     """
+    if tracks_prepared_statements:
+        return
     connect_args.setdefault("statement_cache_size", 0)
     connect_args.setdefault("prepared_statement_cache_size", 0)
     connect_args.setdefault("prepared_statement_name_func", _unique_statement_name)

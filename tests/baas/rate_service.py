@@ -11,7 +11,7 @@ import os
 
 import sqlalchemy as sa
 
-from faasify.baas import APIKeys, Collection, Principal, Service, hash_api_key
+from faasify.baas import APIKeys, Collection, LimitsConfig, Principal, Service, hash_api_key
 
 _notes = sa.Table(
     "notes",
@@ -25,7 +25,6 @@ service = Service(
     collections=[Collection("notes", _notes, owner="owner")],
     auth=APIKeys({hash_api_key(os.environ["TEST_API_KEY"]): Principal("t", "o")}),
     redis_url=os.environ["TEST_REDIS_URL"],
-    rate_limit=(_rate, 60.0),
-    create_tables=True,
+    limits=LimitsConfig(rate_limit=(_rate, 60.0)),
 )
 app = service.app

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from faasify.baas.client import AsyncClient
 from faasify.baas.service import Service
+from tests.baas.support import count, execute
 from tests.baas.test_service import ALICE, BOB, make_service, todos_table
 
 Scenario = Callable[[httpx.AsyncClient, Service, sa.Table], Any]
@@ -38,17 +39,10 @@ def run(database: str, request: pytest.FixtureRequest, scenario: Scenario) -> An
             try:
                 return await scenario(http, service, table)
             finally:
-                assert service.engine is not None
-                async with service.engine.begin() as conn:
-                    await conn.run_sync(table.drop)
+                await execute(service, sa.schema.DropTable(table))
+                await execute(service, sa.schema.DropTable(service.idempotency.table))
 
     return asyncio.run(main())
-
-
-async def count(service: Service, table: sa.Table) -> int:
-    assert service.engine is not None
-    async with service.engine.connect() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
 
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

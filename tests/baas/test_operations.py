@@ -24,6 +24,7 @@ from faasify.baas import APIKeys, Collection, Principal, hash_api_key
 from faasify.baas import collection as collection_module
 from faasify.baas.cache import RedisReadCache
 from faasify.baas.service import Service
+from tests.baas.support import execute
 from tests.baas.test_service import ALICE, as_, make_service, todos_table
 from tests.pgbouncer import pgbouncer_binary, running_pgbouncer
 
@@ -130,13 +131,13 @@ def test_idempotency_keys_past_their_ttl_are_purged(database_url: str) -> None:
                 old, fresh = f"old-{uuid.uuid4()}", f"fresh-{uuid.uuid4()}"
                 await create(old)
                 await create(fresh)
-                assert service.engine is not None
-                async with service.engine.begin() as conn:  # two hours ago
-                    await conn.execute(
-                        sa.update(keys)
-                        .where(keys.c.key == old)
-                        .values(created_at=keys.c.created_at - timedelta(hours=2))
-                    )
+                await execute(  # two hours ago
+                    service,
+                    sa.update(keys)
+                    .where(keys.c.key == sa.bindparam("old"))
+                    .values(created_at=keys.c.created_at - timedelta(hours=2)),
+                    old=old,
+                )
                 purged = await service.purge_idempotency_keys()
                 statuses = [await create(old), await create(fresh)]
                 listed = await client.get("/v1/todos", headers={"X-API-Key": ALICE})
@@ -267,7 +268,6 @@ def test_columns_named_like_list_parameters_do_not_break_listing() -> None:
     service = Service(
         collections=[Collection("steps", table)],
         auth=APIKeys({hash_api_key(ALICE): Principal("acme", "alice")}),
-        create_tables=True,
     )
 
     async def scenario() -> list[int]:

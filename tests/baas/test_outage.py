@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from faasify.baas.breaker import CircuitBreaker, CircuitOpen
+from tests.baas.support import execute
 from tests.baas.test_service import ALICE, make_service, todos_table
 
 
@@ -102,7 +104,7 @@ def test_database_cut_off_mid_load_and_restored(pg_url: str) -> None:
             table,
             pool_size=3,
             breaker=CircuitBreaker(failure_threshold=3, reset_timeout=0.5),
-            engine_options={"connect_args": {"timeout": 1}, "pool_pre_ping": False},
+            connect_timeout=1.0,
         )
         seen: dict[str, Any] = {}
         transport = httpx.ASGITransport(app=service.app)
@@ -138,9 +140,8 @@ def test_database_cut_off_mid_load_and_restored(pg_url: str) -> None:
             listing = await http.get("/v1/todos")
             seen["after"] = [i["text"] for i in listing.json()["items"]]
             seen["after_stale"] = listing.headers.get("faasify-stale")
-            assert service.engine is not None
-            async with service.engine.begin() as conn:
-                await conn.run_sync(table.drop)
+            await execute(service, sa.schema.DropTable(table))
+            await execute(service, sa.schema.DropTable(service.idempotency.table))
         await proxy.cut()
         seen["fresh_body"] = fresh.json()
         return seen

@@ -21,6 +21,7 @@ with warnings.catch_warnings():
 from faasify.baas.auth import APIKeys, JWTAuth, Principal, hash_api_key
 from faasify.baas.collection import Collection
 from faasify.baas.service import Service
+from tests.baas.support import drop_service_tables, service_options
 
 ALICE, BOB = "key-alice-0123456789", "key-bob-9876543210"
 JWT_SECRET = "test-secret-" + "x" * 32
@@ -47,11 +48,9 @@ def make_service(database_url: str, table: sa.Table, **options: Any) -> Service:
         }
     )
     return Service(
-        database_url=database_url,
         collections=[Collection("todos", table, read_only=["created_at"], max_page_size=50)],
         auth=[keys, JWTAuth(JWT_SECRET)],
-        create_tables=True,
-        **options,
+        **service_options(database_url, **options),
     )
 
 
@@ -63,12 +62,10 @@ def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
         url = "sqlite+aiosqlite:///:memory:"
     else:
         url = request.getfixturevalue("pg_url")
-    with TestClient(make_service(url, table).app) as test_client:
+    service = make_service(url, table)
+    with TestClient(service.app) as test_client:
         yield test_client
-    if request.param == "postgres":
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        table.drop(engine)
-        engine.dispose()
+    drop_service_tables(url, service)
 
 
 def as_(key: str) -> dict[str, str]:
@@ -204,10 +201,10 @@ def test_jwt_bearer_tokens(client: TestClient) -> None:
 
 def test_health_readiness_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok"}}
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/v1/todos", "/v1/todos/{item_id}"}
+    assert set(document["paths"]) == {"/healthz", "/readyz", "/v1/todos", "/v1/todos/{item_id}"}
     assert "owner" not in document["components"]["schemas"]["todos"]["properties"]
 
 
@@ -219,9 +216,9 @@ def test_unreachable_database_is_a_503_with_retry_after() -> None:
     service = make_service(
         f"postgresql://postgres@127.0.0.1:{port}/x",
         todos_table("todos"),
-        engine_options={"connect_args": {"timeout": 1}},
+        connect_timeout=1.0,
+        create_tables=False,
     )
-    service._create_tables = False
     with TestClient(service.app) as test_client:
         for path in ("/readyz", "/v1/todos"):
             response = test_client.get(path, headers=as_(ALICE))
@@ -267,7 +264,7 @@ def test_concurrent_clients_never_exceed_the_pool_and_lose_no_write(pg_url: str)
         pool_size=5,
         queue_size=40,
         queue_timeout=0.5,
-        engine_options={"connect_args": {"server_settings": {"application_name": tag}}},
+        application_name=tag,
     )
     servers = Servers(pg_url, None)
     peak = 0
@@ -348,11 +345,10 @@ def test_named_query_binds_the_owner_and_checks_its_parameters() -> None:
         }
     )
     service = Service(
-        database_url="sqlite+aiosqlite:///:memory:",
+        database="sqlite+aiosqlite:///:memory:",
         collections=[Collection("todos", table, read_only=["created_at"])],
         queries=[counts],
         auth=keys,
-        create_tables=True,
     )
     with TestClient(service.app) as test_client:
         for text in ("a", "b", "c"):

@@ -125,9 +125,11 @@ class LambdaHandler(RequestLoop):
             self.invocations += 1
             self._cold = False
             instance = self.hosted.instance
+            instance.invoking += 1
             try:
                 return self._routes.dispatch(source, event, context)
             finally:
+                instance.invoking -= 1
                 if instance.signal_pending:
                     instance.after_invoke()
         shape = describe_event(event)

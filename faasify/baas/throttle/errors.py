@@ -12,13 +12,13 @@ header, so a well-behaved client backs off exactly as long as needed.
 
 from __future__ import annotations
 
-from faasify._exceptions import FaasifyError
+from faasify.baas.errors import BaaSError
 from faasify.baas.throttle.rate import Decision
 
 __all__ = ["RateLimited", "Shed", "ThrottledError"]
 
 
-class ThrottledError(FaasifyError):
+class ThrottledError(BaaSError):
     """A request was refused to protect the service; retry after ``retry_after`` s."""
 
     def __init__(self, message: str, *, retry_after: float) -> None:

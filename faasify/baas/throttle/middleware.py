@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from faasify.baas.outage import OutageLog
 from faasify.baas.problems import Problem, problem_response
 from faasify.baas.throttle.errors import RateLimited, ThrottledError
 from faasify.baas.throttle.rate import Decision, RateLimiter
@@ -93,7 +94,8 @@ class RateLimitMiddleware:
     ``key(scope)`` names the client whose budget a request spends (an address,
     an API key, a tenant); ``None`` lets the request through uncounted, for
     health checks, say. When the limiter itself fails (Redis unreachable), the
-    request goes through and a warning is logged, ``fail_open=True``: losing
+    request goes through, ``fail_open=True``, and the outage is logged once when
+    it starts and once when it ends (not once per request): losing
     the rate limit for a while is better than losing the service, and the
     :class:`~faasify.baas.throttle.gate.ConcurrencyGate` still guards the
     database. With ``fail_open=False`` the error propagates (a 500).
@@ -113,6 +115,9 @@ class RateLimitMiddleware:
         self.limiter = limiter
         self.key = key
         self.fail_open = fail_open
+        self._outage = OutageLog(
+            "the rate limiter", "letting requests through unlimited until it is back", logger
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,12 +129,13 @@ class RateLimitMiddleware:
             return
         try:
             decision = await self.limiter.hit(client)
-        except Exception:
+        except Exception as exc:
             if not self.fail_open:
                 raise
-            logger.warning("rate limiter failed; letting the request through", exc_info=True)
+            self._outage.failed(exc)
             await self.app(scope, receive, send)
             return
+        self._outage.succeeded()
         if not decision.allowed:
             response = problem_response(throttle_problem(RateLimited(decision)))
             await response(scope, receive, send)

@@ -1,9 +1,9 @@
 """One ASGI HTTP request/response cycle on the instance's persistent loop.
 
-The whole cycle is one ``run_until_complete`` of the app's own coroutine: no
-extra task, queue or thread, which is what a hand-written call would cost. The
-scope advertises ASGI spec 2.4 because the response is buffered and the
-"client" can never disconnect mid-response; frameworks then skip the
+The whole cycle is one run of the app's own coroutine (:func:`faasify.core.eager.run`:
+no turn of the loop at all when the app awaits nothing), with no extra queue
+or thread. The scope advertises ASGI spec 2.4 because the response is buffered
+and the "client" can never disconnect mid-response; frameworks then skip the
 per-request task that listens for a disconnect.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from faasify._exceptions import AppProtocolError, IncompleteResponseError, InvalidRequestError
+from faasify.core.eager import run
 from faasify.core.http import Request, Response
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class ASGIRunner:
                 raise AppProtocolError(f"unexpected ASGI message {kind!r} in an HTTP cycle")
 
         try:
-            loop.run_until_complete(self._app(scope, receive, send))
+            run(loop, self._app(scope, receive, send))
         except Exception as exc:
             if not complete:
                 raise

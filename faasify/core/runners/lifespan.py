@@ -64,7 +64,12 @@ class LifespanCycle:
             return {"type": "lifespan.startup"}
         assert self._shutdown_requested is not None
         await self._shutdown_requested.wait()
-        return {"type": "lifespan.shutdown"}
+        if self._receives == 2:
+            return {"type": "lifespan.shutdown"}
+        # Nothing comes after shutdown: an app that asks again waits, as under
+        # uvicorn, until the deadline cancels it (it must not spin).
+        await asyncio.get_running_loop().create_future()
+        raise AssertionError("unreachable: the future is never set")
 
     async def _send(self, message: Message) -> None:
         self._sent.append(message)
@@ -124,14 +129,28 @@ class LifespanCycle:
             text = message.get("message") if message else ""
             error = LifespanStartupError(f"lifespan startup failed: {text or 'no message'}")
             raise error from self._app_error
-        if message is None and self._mode == "auto":
-            # The app raised (or returned) before answering: no lifespan support.
-            logger.debug("app does not support lifespan: %r", self._app_error)
+        if self._mode == "auto" and (message is None or not str(kind).startswith("lifespan.")):
+            # The app raised or returned before answering, or answered as if the
+            # scope were HTTP: it does not support lifespan (uvicorn and mangum
+            # read it so too). Said once, at cold start.
+            logger.info(
+                "the app does not support the ASGI lifespan protocol (%s); going on without it",
+                f"it sent {kind!r}" if message else f"it raised {self._app_error!r}",
+            )
+            self._forget_task()
             self.state = None
             return
         raise LifespanStartupError(
             f"lifespan startup did not complete (app sent {kind!r})"
         ) from self._app_error
+
+    def _forget_task(self) -> None:
+        """End what is left of a lifespan task that turned out not to be one."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            self._loop.run_until_complete(asyncio.wait({task}, timeout=0.1))
+        self._task = None
 
     def shutdown(self, timeout: float) -> None:
         """Send ``lifespan.shutdown`` and wait up to ``timeout`` seconds for the answer."""

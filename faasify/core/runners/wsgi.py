@@ -74,6 +74,8 @@ def build_environ(request: Request) -> WSGIEnviron:
         "faasify.event": request.event,
         "faasify.context": request.context,
     }
+    if request.user is not None:
+        environ["REMOTE_USER"] = request.user
     keys = _environ_keys
     try:
         for name, value in request.headers:

@@ -67,6 +67,10 @@ class AwsCodecs:
             return None
         ctx = event.get("requestContext")
         if type(ctx) is not dict:
+            # Direct invokes and test harnesses send the 1.0 shape without a
+            # context (or with a null one): the method and path still say it all.
+            if ctx is None and "httpMethod" in event and "path" in event:
+                return self._v1(event)
             return self._detect_without_context(event)
         if event.get("version") == "2.0" and ("http" in ctx or "rawPath" in event):
             domain = ctx.get("domainName")
@@ -80,6 +84,9 @@ class AwsCodecs:
             return None
         if "elb" in ctx:
             return self.alb_multi_value if "multiValueHeaders" in event else self.alb
+        return self._v1(event)
+
+    def _v1(self, event: dict[str, Any]) -> AwsCodec:
         multi = "multiValueHeaders" in event
         if event.get("version") == "1.0":
             return self.http_api_v1 if multi else self.http_api_v1_single

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -14,10 +15,13 @@ if TYPE_CHECKING:
     from faasify.adapters.aws.codecs._codec import CodecOptions
 
 __all__ = [
+    "EventHeaders",
     "Headers",
     "check_str",
     "encode_v1_style",
     "headers_from_maps",
+    "principal_v1",
+    "principal_v2",
     "query_string",
     "response_headers_multi",
     "response_headers_single",
@@ -39,35 +43,102 @@ def check_str(value: Any, what: str) -> str:
     return value
 
 
-def headers_from_maps(single: Any, multi: Any) -> Headers:
-    """Header pairs from ``multiValueHeaders`` when present, else ``headers``.
+# Header name as a source sent it -> (lower-cased, which origin field it is, if
+# any): a function sees the same few names on every invoke, so each is looked
+# at once, and the one pass over the headers is a dict lookup per header.
+_NAMES: dict[str, tuple[str, int]] = {}
+_ORIGIN_FIELD = {"host": 1, "x-forwarded-port": 2, "x-forwarded-proto": 3}
+
+
+def _name(name: Any) -> tuple[str, int]:
+    lowered = check_str(name, "header name").lower()
+    found = (lowered, _ORIGIN_FIELD.get(lowered, 0))
+    if len(_NAMES) < 1024:
+        _NAMES[name] = found
+    return found
+
+
+class EventHeaders:
+    """A 1.0 event's headers as lower-case pairs, and the origin's headers among them."""
+
+    __slots__ = ("origin", "pairs")
+
+    def __init__(self, pairs: Headers, origin: list[str | None]) -> None:
+        self.pairs = pairs
+        #: ``[unused, Host, X-Forwarded-Port, X-Forwarded-Proto]``, the last value of each.
+        self.origin = origin
+
+    @property
+    def host(self) -> str | None:
+        return self.origin[1]
+
+    @property
+    def port(self) -> str | None:
+        return self.origin[2]
+
+    @property
+    def proto(self) -> str | None:
+        return self.origin[3]
+
+
+def headers_from_maps(single: Any, multi: Any) -> EventHeaders:
+    """Header pairs from ``multiValueHeaders`` and ``headers`` together.
 
     The single-value map keeps only the last of repeated headers, so the
-    multi-value map wins whenever the source sent one. Several Cookie lines
-    (ALB passes each on) fold into one header, as RFC 9113 asks of gateways:
-    frameworks read only the first.
+    multi-value map wins for a name both have. A name only the single-value map
+    has is taken too (AWS's own sample events are cut short this way): the maps
+    AWS sends have the same names, so they are merged name by name only when
+    their sizes differ. Names are lower-cased; a repeated header stays several
+    pairs, as ASGI and RFC 9110 have it, except Cookie lines (ALB passes each on),
+    which fold into one, as RFC 9113 asks of gateways. Raises ``TypeError`` for
+    names or values of the wrong type.
     """
+    pairs: Headers = []
+    origin: list[str | None] = [None, None, None, None]
+    names = _NAMES
     if multi:
-        headers: Headers = []
-        cookies: list[str] | None = None
         for name, values in multi.items():
-            lowered = check_str(name, "header name").lower()
-            if type(values) is not list:
-                raise TypeError("multiValueHeaders values must be lists")
-            if lowered == "cookie" and len(values) > 1:
-                cookies = (cookies or []) + [check_str(v, "header value") for v in values]
+            entry = names.get(name) or _name(name)
+            if type(values) is not list or len(values) != 1:
+                _several(pairs, origin, entry, values)
                 continue
-            for value in values:
-                headers.append((lowered, check_str(value, "header value")))
-        if cookies:
-            headers.append(("cookie", "; ".join(cookies)))
-        return headers
+            value = values[0]
+            if type(value) is not str:
+                raise TypeError("header values must be strings")
+            if entry[1]:
+                origin[entry[1]] = value
+            pairs.append((entry[0], value))
+        if not single or len(single) == len(multi):
+            return EventHeaders(pairs, origin)
+        single = {name: value for name, value in single.items() if name not in multi}
     if single:
-        return [
-            (check_str(name, "header name").lower(), check_str(value, "header value"))
-            for name, value in single.items()
-        ]
-    return []
+        for name, value in single.items():
+            entry = names.get(name) or _name(name)
+            if type(value) is not str:
+                raise TypeError("header values must be strings")
+            if entry[1]:
+                origin[entry[1]] = value
+            pairs.append((entry[0], value))
+    return EventHeaders(pairs, origin)
+
+
+def _several(pairs: Headers, origin: list[str | None], entry: tuple[str, int], values: Any) -> None:
+    """A multi-value header with no value or several (or a value that is not a list)."""
+    if type(values) is not list:
+        raise TypeError("multiValueHeaders values must be lists")
+    for value in values:
+        if type(value) is not str:
+            raise TypeError("header values must be strings")
+    if not values:
+        return
+    lowered, field = entry
+    if lowered == "cookie":
+        pairs.append(("cookie", "; ".join(values)))
+        return
+    if field:
+        origin[field] = values[-1]
+    for value in values:
+        pairs.append((lowered, value))
 
 
 # Characters that mean nothing special inside a query value ("+" does: a space).
@@ -75,6 +146,10 @@ _QUERY_SAFE = "!$'()*,;:@/?~"
 # A value the source left encoded keeps its escapes; only characters that can
 # never stand raw in a query string are escaped.
 _RAW_QUERY_SAFE = _QUERY_SAFE + "%=&+"
+# What quote() would leave as it is, for each of the two: checked first, since
+# most query keys and values need no escaping at all.
+_NEEDS_NO_QUOTE = re.compile(r"[A-Za-z0-9_.~!$'()*,;:@/?-]*").fullmatch
+_RAW_NEEDS_NO_QUOTE = re.compile(r"[A-Za-z0-9_.~!$'()*,;:@/?%=&+-]*").fullmatch
 
 
 def query_string(single: Any, multi: Any, *, decoded: bool) -> bytes:
@@ -87,15 +162,58 @@ def query_string(single: Any, multi: Any, *, decoded: bool) -> bytes:
     source = multi or single
     if not source:
         return b""
-    safe = _QUERY_SAFE if decoded else _RAW_QUERY_SAFE
+    if decoded:
+        safe, plain = _QUERY_SAFE, _NEEDS_NO_QUOTE
+    else:
+        safe, plain = _RAW_QUERY_SAFE, _RAW_NEEDS_NO_QUOTE
     parts = []
     for key, values in source.items():
-        k = quote(check_str(key, "query key"), safe=safe)
+        if type(key) is not str:
+            raise TypeError("query keys must be strings")
+        k = key if (key.isalnum() and key.isascii()) or plain(key) else quote(key, safe=safe)
         if type(values) is str or values is None:
             values = (values or "",)
         for value in values:
-            parts.append(f"{k}={quote(check_str(value, 'query value'), safe=safe)}")
+            if type(value) is not str:
+                raise TypeError("query values must be strings")
+            if not ((value.isalnum() and value.isascii()) or plain(value)):
+                value = quote(value, safe=safe)
+            parts.append(f"{k}={value}")
     return "&".join(parts).encode("ascii")
+
+
+def principal_v1(authorizer: Any) -> str | None:
+    """The principal a 1.0 event's authorizer vouches for, for ``REMOTE_USER``.
+
+    A Lambda authorizer's ``principalId``; for a Cognito user pool authorizer
+    (REST APIs), the token's ``sub`` claim.
+    """
+    if type(authorizer) is not dict:
+        return None
+    principal = authorizer.get("principalId")
+    if principal is None:
+        claims = authorizer.get("claims")
+        principal = claims.get("sub") if type(claims) is dict else None
+    return principal if type(principal) is str and principal else None
+
+
+def principal_v2(authorizer: Any) -> str | None:
+    """The principal a 2.0 event's authorizer vouches for, for ``REMOTE_USER``.
+
+    A JWT authorizer's ``sub`` claim, IAM's caller (``userArn``), or a Lambda
+    authorizer's ``principalId`` in the context it returned.
+    """
+    if type(authorizer) is not dict:
+        return None
+    principal: Any = None
+    jwt = authorizer.get("jwt")
+    if type(jwt) is dict and type(jwt.get("claims")) is dict:
+        principal = jwt["claims"].get("sub")
+    if principal is None and type(authorizer.get("iam")) is dict:
+        principal = authorizer["iam"].get("userArn")
+    if principal is None and type(authorizer.get("lambda")) is dict:
+        principal = authorizer["lambda"].get("principalId")
+    return principal if type(principal) is str and principal else None
 
 
 def encode_v1_style(
@@ -116,12 +234,20 @@ def encode_v1_style(
     return result
 
 
+_DESCRIPTIONS: dict[int, str] = {}
+
+
 def status_description(status: int) -> str:
     """``"200 OK"``: the status line ALB wants in ``statusDescription``."""
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
+    found = _DESCRIPTIONS.get(status)
+    if found is None:
+        try:
+            found = f"{status} {HTTPStatus(status).phrase}"
+        except ValueError:
+            found = str(status)
+        if len(_DESCRIPTIONS) < 128:
+            _DESCRIPTIONS[status] = found
+    return found
 
 
 def set_cookie_variants(count: int) -> list[str]:

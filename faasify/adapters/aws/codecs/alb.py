@@ -15,10 +15,10 @@ the cleaner fix and the one the docs recommend.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs._maps import (
-    check_str,
     encode_v1_style,
     headers_from_maps,
     query_string,
@@ -26,9 +26,9 @@ from faasify.adapters.aws.codecs._maps import (
 )
 from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body
-from faasify.core.headers import origin
+from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
-from faasify.core.paths import mount, unquote_path
+from faasify.core.paths import mount
 
 __all__ = ["ApplicationLoadBalancer"]
 
@@ -58,32 +58,42 @@ class ApplicationLoadBalancer(AwsCodec):
 
     def decode(self, event: Any, context: Any) -> Request:
         try:
-            headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
-            server, scheme = origin(headers)
-            raw = check_str(event["path"] or "/", "path")
-            root_path, path = mount("", unquote_path(raw), self.options.base_path)
+            found = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
+            headers = found.pairs
+            origin = found.origin
+            server, scheme = server_from(origin[1] or "localhost", origin[2], origin[3])
+            raw = event["path"] or "/"
+            if type(raw) is not str:
+                raise TypeError("path must be a string")
+            path = unquote(raw) if "%" in raw else raw
+            root_path = ""
+            if self.options.base_path:
+                root_path, path = mount("", path, self.options.base_path)
             client = None
             for name, value in headers:
                 if name == "x-forwarded-for":
                     client = (value.split(",", 1)[0].strip(), 0)
                     break
+            method = event["httpMethod"]
+            if type(method) is not str:
+                raise TypeError("httpMethod must be a string")
             return Request(
-                method=check_str(event["httpMethod"], "httpMethod"),
-                path=path,
-                query_string=query_string(
+                method,
+                path,
+                query_string(
                     event.get("queryStringParameters"),
                     event.get("multiValueQueryStringParameters"),
                     decoded=False,
                 ),
-                headers=headers,
-                body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
-                root_path=root_path,
-                scheme=scheme,
-                server=server,
-                client=client,
-                raw_path=raw.encode("utf-8"),
-                event=event,
-                context=context,
+                headers,
+                decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                root_path,
+                scheme,
+                server,
+                client,
+                raw.encode(),
+                event,
+                context,
             )
         except READ_ERRORS as exc:
             raise self.malformed(event, exc) from exc

@@ -17,21 +17,24 @@ Query values arrive decoded in both, and are re-encoded for the wire.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs._maps import (
-    check_str,
     encode_v1_style,
     headers_from_maps,
+    principal_v1,
     query_string,
 )
 from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body
-from faasify.core.headers import origin
+from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
-from faasify.core.paths import mount, split_root, unquote_path
+from faasify.core.paths import mount, split_root
 
 __all__ = ["ApiGatewayV1"]
+
+_NO_CONTEXT: dict[str, Any] = {}
 
 _FIELDS = Field(
     "object",
@@ -42,6 +45,7 @@ _FIELDS = Field(
         domainName=Field("string"),
         stage=Field("string"),
         identity=Field("object", sourceIp=Field("string")),
+        authorizer=Field("object"),
     ),
     headers=Field("string-map"),
     multiValueHeaders=Field("multi-map"),
@@ -65,11 +69,17 @@ class ApiGatewayV1(AwsCodec):
 
     def decode(self, event: Any, context: Any) -> Request:
         try:
-            ctx = event.get("requestContext") or {}
-            headers = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
-            server, scheme = origin(headers, ctx.get("domainName") or "localhost")
-            path: str = check_str(event["path"] or "/", "path")
-            stage = ctx.get("stage") or ""
+            # Direct invokes and test harnesses send the shape without a context.
+            ctx = event.get("requestContext") or _NO_CONTEXT
+            found = headers_from_maps(event.get("headers"), event.get("multiValueHeaders"))
+            origin = found.origin
+            server, scheme = server_from(
+                origin[1] or ctx.get("domainName") or "localhost", origin[2], origin[3]
+            )
+            path: str = event["path"] or "/"
+            if type(path) is not str:
+                raise TypeError("path must be a string")
+            stage = ctx.get("stage")
             root_path = ""
             raw_path = None
             if self._http_api:
@@ -78,30 +88,38 @@ class ApiGatewayV1(AwsCodec):
                     if split is not None:
                         root_path, path = split
             else:
-                raw_path = path.encode("utf-8")
-                path = unquote_path(path)
+                raw_path = path.encode()
+                if "%" in path:
+                    path = unquote(path)
                 if stage and ".execute-api." in server[0]:
                     root_path = "/" + stage
-                    raw_path = root_path.encode("utf-8") + raw_path
-            root_path, path = mount(root_path, path, self.options.base_path)
-            source_ip = (ctx.get("identity") or {}).get("sourceIp")
+                    raw_path = root_path.encode() + raw_path
+            if self.options.base_path:
+                root_path, path = mount(root_path, path, self.options.base_path)
+            identity = ctx.get("identity")
+            source_ip = identity.get("sourceIp") if identity else None
+            authorizer = ctx.get("authorizer")
+            method = event["httpMethod"]
+            if type(method) is not str:
+                raise TypeError("httpMethod must be a string")
             return Request(
-                method=check_str(event["httpMethod"], "httpMethod"),
-                path=path,
-                query_string=query_string(
+                method,
+                path,
+                query_string(
                     event.get("queryStringParameters"),
                     event.get("multiValueQueryStringParameters"),
                     decoded=True,
                 ),
-                headers=headers,
-                body=decode_event_body(event.get("body"), event.get("isBase64Encoded")),
-                root_path=root_path,
-                scheme=scheme,
-                server=server,
-                client=(source_ip, 0) if source_ip else None,
-                raw_path=raw_path,
-                event=event,
-                context=context,
+                found.pairs,
+                decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                root_path,
+                scheme,
+                server,
+                (source_ip, 0) if source_ip else None,
+                raw_path,
+                event,
+                context,
+                principal_v1(authorizer) if authorizer else None,
             )
         except READ_ERRORS as exc:
             raise self.malformed(event, exc) from exc

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from faasify._exceptions import MalformedEventError
 from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
-from faasify.adapters.aws.codecs._maps import check_str
+from faasify.adapters.aws.codecs._maps import principal_v2
 from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body, encode_response_body
 from faasify.core.headers import server_from
@@ -35,6 +35,7 @@ _FIELDS = Field(
         http=Field("object", required=True, method=Field("string", required=True)),
         domainName=Field("string"),
         stage=Field("string"),
+        authorizer=Field("object"),
     ),
     rawPath=Field("string"),
     rawQueryString=Field("string"),
@@ -75,9 +76,11 @@ class ApiGatewayV2(AwsCodec):
             if event_headers:
                 headers = list(event_headers.items())
                 # AWS sends 2.0 header names lower-cased; hand-made events may not.
-                # Names seen before are remembered, so the check is one set test.
+                # Names seen before are remembered, so the check is one set test;
+                # the origin is then read from the lowered names too.
                 if not _LOWER_NAMES.issuperset(event_headers):
                     headers = _lowered(headers)
+                    event_headers = dict(headers)
                 host = event_headers.get("host") or ctx.get("domainName") or "localhost"
                 server, scheme = server_from(
                     host,
@@ -111,8 +114,12 @@ class ApiGatewayV2(AwsCodec):
                 root_path, path = mount(root_path, path, base_path)
             source_ip = http.get("sourceIp")
             body = event.get("body")
+            authorizer = ctx.get("authorizer")
+            method = http["method"]
+            if type(method) is not str:
+                raise TypeError("requestContext.http.method must be a string")
             return Request(
-                check_str(http["method"], "requestContext.http.method"),
+                method,
                 path,
                 (event.get("rawQueryString") or "").encode(),
                 headers,
@@ -124,6 +131,7 @@ class ApiGatewayV2(AwsCodec):
                 raw_path,
                 event,
                 context,
+                principal_v2(authorizer) if authorizer else None,
             )
         except READ_ERRORS as exc:
             raise self.malformed(event, exc) from exc

@@ -20,7 +20,7 @@ from faasify.adapters.aws.codecs._lattice import encode_lattice
 from faasify.adapters.aws.codecs._maps import check_str, headers_from_maps, query_string
 from faasify.adapters.aws.codecs._schema import Field
 from faasify.core.body import decode_event_body
-from faasify.core.headers import origin
+from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
 from faasify.core.paths import mount, unquote_path
 
@@ -48,8 +48,9 @@ class VpcLatticeV1(AwsCodec):
 
     def decode(self, event: Any, context: Any) -> Request:
         try:
-            headers = headers_from_maps(event.get("headers"), None)
-            server, scheme = origin(headers)
+            found = headers_from_maps(event.get("headers"), None)
+            headers = found.pairs
+            server, scheme = server_from(found.host or "localhost", found.port, found.proto)
             raw = check_str(event["raw_path"] or "/", "raw_path")
             root_path, path = mount("", unquote_path(raw), self.options.base_path)
             client = None
