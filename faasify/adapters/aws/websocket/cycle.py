@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -133,8 +134,9 @@ class WebSocketRoute:
     """Runs API Gateway WebSocket events through an ASGI app, one event per invoke.
 
     ``path`` is the websocket route the app serves (``"/ws"``); ``endpoint``
-    the ``@connections`` URL's base (default: ``https://{domainName}/{stage}``
-    from each event); ``connections`` a client of your own (a
+    the ``@connections`` URL's base (default: ``FAASIFY_CONNECTIONS_ENDPOINT``,
+    which ``faasify local`` sets, else ``https://{domainName}/{stage}`` from
+    each event); ``connections`` a client of your own (a
     :class:`~.connections.Connections`), else boto3's or faasify's signed one.
     """
 
@@ -150,7 +152,8 @@ class WebSocketRoute:
             check_base_path(path)
         self._hosted = hosted
         self.path = path
-        self.endpoint = endpoint
+        # faasify local tells its instances where its @connections API is.
+        self.endpoint = endpoint or os.environ.get("FAASIFY_CONNECTIONS_ENDPOINT") or None
         self._connections = connections
         self._by_endpoint: dict[str, Connections] = {}
 
