@@ -103,3 +103,16 @@ def test_connections_answers_410_for_an_id_not_connected(runtime: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(request, timeout=10)
     assert gone.value.code == 410
+
+
+def test_an_id_holding_a_slash_is_still_a_connection_not_a_function_call(runtime: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    http = runtime.replace("ws://", "http://")
+    request = urllib.request.Request(
+        f"{http}/local/@connections/ab%2Fcd%3D", data=b"x", method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(request, timeout=10)
+    assert gone.value.code == 410  # the runtime's own answer, not the function's

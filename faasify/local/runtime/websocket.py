@@ -57,8 +57,8 @@ def instance_env(base_url: str) -> dict[str, str]:
 
 
 def _connection_id() -> str:
-    # The shape of API Gateway's ids: 12 random bytes, base64 (ending in "=").
-    return base64.b64encode(os.urandom(10)).decode("ascii")
+    # The shape of API Gateway's ids (base64, ending in "="), without "/" or "+".
+    return base64.b64encode(os.urandom(10), altchars=b"-_").decode("ascii")
 
 
 class WebSocketApi:
@@ -72,7 +72,7 @@ class WebSocketApi:
     def routes(self) -> list[BaseRoute]:
         return [
             Route(
-                f"/{STAGE}/@connections/{{cid}}",
+                f"/{STAGE}/@connections/{{cid:path}}",  # an id may hold an encoded "/"
                 self._connection,
                 methods=["GET", "POST", "DELETE"],
             ),
