@@ -118,7 +118,13 @@ EXPORTS: dict[str, list[str]] = {
         "connections_for",
         "is_websocket_event",
     ],
-    "faasify.adapters.openwhisk": ["OpenWhiskCodec", "WebAction", "handler", "request_from_params"],
+    "faasify.adapters.openwhisk": [
+        "OpenWhiskCodec",
+        "WebAction",
+        "controller_sends_text",
+        "handler",
+        "request_from_params",
+    ],
     "faasify.adapters.tencent": ["SCFFunction", "TencentCodec", "handler"],
     "faasify.adapters.huawei": ["FunctionGraphFunction", "HuaweiCodec", "handler"],
     "faasify.local.platform_events": [

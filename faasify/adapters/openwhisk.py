@@ -41,7 +41,13 @@ from faasify.core.options import AppKind, Hook, LifespanMode
 from faasify.core.parts import request_from_parts
 from faasify.core.paths import check_base_path
 
-__all__ = ["OpenWhiskCodec", "WebAction", "handler", "request_from_params"]
+__all__ = [
+    "OpenWhiskCodec",
+    "WebAction",
+    "controller_sends_text",
+    "handler",
+    "request_from_params",
+]
 
 #: The front door's name in faasify's log lines.
 SOURCE = "openwhisk"
@@ -75,7 +81,7 @@ def _mime(content_type: str) -> tuple[str, bool]:
     return mime.strip().lower(), "charset=" in parameters.lower()
 
 
-def _controller_sends_text(content_type: str) -> bool:
+def controller_sends_text(content_type: str) -> bool:
     """Whether the controller passes a body of this type as text (not base64)."""
     if not content_type:
         return False  # no type: application/octet-stream
@@ -127,7 +133,7 @@ def request_from_params(params: Any, context: Any = None, base_path: str = "") -
         )
     if flag is None and raw_body:
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-        flag = not _controller_sends_text(content_type)
+        flag = not controller_sends_text(content_type)
     try:
         body = decode_event_body(raw_body, flag)
     except MalformedEventError as exc:
@@ -186,7 +192,7 @@ class OpenWhiskCodec:
             and not (encoding and encoding.strip().lower() not in ("", "identity"))
             and mime != "application/json"
             and not mime.endswith("+json")
-            and _controller_sends_text(content_type)
+            and controller_sends_text(content_type)
         )
         if textual:
             try:

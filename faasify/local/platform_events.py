@@ -58,12 +58,12 @@ def _openwhisk_params(
     body: bytes,
     host: str | None,
 ) -> dict[str, Any]:
-    from faasify.adapters.openwhisk import _controller_sends_text
+    from faasify.adapters.openwhisk import controller_sends_text
 
     joined = _joined(headers, lower=True)
     joined.setdefault("host", host or "controller")
     content_type = joined.get("content-type", "")
-    if body and _controller_sends_text(content_type):
+    if body and controller_sends_text(content_type):
         text = body.decode("utf-8")
     else:
         text = base64.b64encode(body).decode("ascii") if body else ""
@@ -202,7 +202,7 @@ def build_platform_event(
 
 def _read_web_action(result: dict[str, Any]) -> HTTPResult:
     """A web action's answer as the controller sends it (its base64 rule)."""
-    from faasify.adapters.openwhisk import _controller_sends_text
+    from faasify.adapters.openwhisk import controller_sends_text
 
     headers: list[tuple[str, str]] = []
     for name, value in (result.get("headers") or {}).items():
@@ -214,7 +214,7 @@ def _read_web_action(result: dict[str, Any]) -> HTTPResult:
     json_family = mime == "application/json" or mime.endswith("+json")
     if content_type and (
         (json_family and _BASE64.match(body.strip()))
-        or not (json_family or _controller_sends_text(content_type))
+        or not (json_family or controller_sends_text(content_type))
     ):
         data = base64.b64decode(body)
     else:
