@@ -4,10 +4,13 @@ with a database connection each, and through PgBouncer in transaction mode.
 ``python -m benchmarks.baas_load [--instances 50 200] [--seconds 5]`` prints a
 Markdown table: throughput (and its ratio to direct access and to PgBouncer),
 p50/p99 latency of one list+create, errors by kind, the peak number of
-PostgreSQL backends during the run (polled from ``pg_stat_activity``), and the
-CPU the service's processes spent per list+create (from ``/proc/<pid>/stat``).
-Every loop is bounded in time and runs on loopback. PgBouncer (Debian's
-``pgbouncer``) is started by the script when installed.
+PostgreSQL backends the path held during the run (polled from
+``pg_stat_activity``; each path's connections carry an ``application_name`` of
+their own, so neither the other paths' idle pools nor other clients of a shared
+database are counted), and the CPU the service's processes spent per
+list+create (from ``/proc/<pid>/stat``). Every loop is bounded in time and runs
+on loopback. PgBouncer (Debian's ``pgbouncer``) is started by the script when
+installed.
 """
 
 from __future__ import annotations
@@ -68,23 +71,30 @@ async def _prepare(*, recreate: bool) -> None:
 
 _COUNT = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    "AND backend_type = 'client backend' AND application_name = $1"
 )
+#: The ``application_name`` of each path's connections (PgBouncer passes its
+#: clients' on to its server connections; the service sets its own).
+LABELS = {
+    "service": "faasify-bench-service",
+    "direct": "faasify-bench-direct",
+    "pgbouncer": "faasify-bench-pgbouncer",
+}
 
 
-async def _count_backends() -> int:
+async def _count_backends(label: str) -> int:
     conn = await asyncpg.connect(PG)
     try:
-        return int(await conn.fetchval(_COUNT))
+        return int(await conn.fetchval(_COUNT, label))
     finally:
         await conn.close()
 
 
-async def _backends(stop: asyncio.Event, peak: list[int]) -> None:
+async def _backends(stop: asyncio.Event, peak: list[int], label: str) -> None:
     conn = await asyncpg.connect(PG)
     try:
         while not stop.is_set():
-            count = await conn.fetchval(_COUNT)
+            count = await conn.fetchval(_COUNT, label)
             peak[0] = max(peak[0], int(count))
             await asyncio.sleep(0.05)
     finally:
@@ -130,16 +140,22 @@ async def _instances(count: int, seconds: float, work: Any) -> tuple[list[float]
 
 
 async def _run_spread(
-    instances: int, seconds: float, path: str, target: str, options: dict[str, Any], processes: int
+    instances: int,
+    seconds: float,
+    path: str,
+    target: str,
+    options: dict[str, Any],
+    processes: int,
+    label: str,
 ) -> dict[str, Any]:
     """N instances spread over ``processes`` load processes, so that the load generator
-    is not what limits the path being measured."""
+    is not what limits the path being measured; ``label`` names its backends."""
     from concurrent.futures import ProcessPoolExecutor
 
     stop = asyncio.Event()
-    before = await _count_backends()
+    before = await _count_backends(label)
     peak = [0]
-    watcher = asyncio.ensure_future(_backends(stop, peak))
+    watcher = asyncio.ensure_future(_backends(stop, peak, label))
     shares = [instances // processes + (i < instances % processes) for i in range(processes)]
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(processes) as pool:
@@ -347,14 +363,16 @@ def main() -> None:
             f"{args.client} client)"
         )
         for n in args.instances:
-            paths: list[tuple[str, str, str, dict[str, Any]]] = [
+            direct = {"server_settings": {"application_name": LABELS["direct"]}}
+            paths: list[tuple[str, str, str, dict[str, Any], str]] = [
                 (
                     service_name,
                     "service-lean" if args.client == "lean" else "service",
                     base_url,
                     {},
+                    LABELS["service"],
                 ),
-                ("direct, a connection each", "direct", PG, {}),
+                ("direct, a connection each", "direct", PG, direct, LABELS["direct"]),
             ]
             if bouncer_dsn:
                 # Debian's PgBouncer predates prepared-statement support.
@@ -363,14 +381,18 @@ def main() -> None:
                         f"PgBouncer, transaction mode (pool {args.pool_size})",
                         "direct",
                         bouncer_dsn,
-                        {"statement_cache_size": 0},
+                        {
+                            "statement_cache_size": 0,
+                            "server_settings": {"application_name": LABELS["pgbouncer"]},
+                        },
+                        LABELS["pgbouncer"],
                     )
                 )
-            for name, path, target, options in paths:
+            for name, path, target, options, label in paths:
                 asyncio.run(_prepare(recreate=False))
                 cpu_before = _tree_cpu(service.pid)
                 result = asyncio.run(
-                    _run_spread(n, args.seconds, path, target, options, args.processes)
+                    _run_spread(n, args.seconds, path, target, options, args.processes, label)
                 )
                 if path.startswith("service") and result["ops"]:
                     spent = _tree_cpu(service.pid) - cpu_before
@@ -392,7 +414,8 @@ def main() -> None:
         )
     print(
         "| instances | path | list+create per s | x direct | x PgBouncer | p50 ms | p99 ms "
-        "| errors | peak backends | of which open before the run | service CPU ms per op |"
+        "| errors | peak backends (its own) | of which open before the run "
+        "| service CPU ms per op |"
     )
     print("|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for n, name, r in rows:

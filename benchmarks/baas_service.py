@@ -24,7 +24,10 @@ todos = sa.Table(
 service = Service(
     collections=[Collection("todos", todos)],
     database=DatabaseConfig(
-        pool_size=int(os.environ.get("BAAS_POOL_SIZE", "10")), create_tables=True
+        pool_size=int(os.environ.get("BAAS_POOL_SIZE", "10")),
+        create_tables=True,
+        # Names its backends in pg_stat_activity, where baas_load counts them.
+        application_name="faasify-bench-service",
     ),
     limits=LimitsConfig(queue_size=400, queue_timeout=5.0),
 )

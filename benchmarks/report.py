@@ -18,12 +18,13 @@ import os
 import platform
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "render"]
+__all__ = ["BELOW_FLOOR_MARK", "BelowFloor", "below_floor", "main", "ratio_cell", "render"]
 
 COMMAND = "make bench"
 PACKAGES = (
@@ -70,6 +71,76 @@ POOL_CANDIDATE_ORDER = (
 )
 
 
+#: Beside a ratio under 1.00x, which the note under its table explains.
+BELOW_FLOOR_MARK = "†"
+
+
+@dataclass(frozen=True)
+class BelowFloor:
+    """A candidate whose median came out under its floor's: noise, never a speed-up.
+
+    No adapter can run the app in less time than the app alone, so a ratio under
+    1.00x says the floor's timing was slowed by other work during the run. It is
+    published only with :meth:`note` beside it.
+    """
+
+    group: str
+    candidate: str
+    ratio: float
+    median: float
+    iqr: float
+    floor_median: float
+    floor_iqr: float
+
+    def note(self) -> str:
+        return (
+            f"{BELOW_FLOOR_MARK} {self.candidate} at {self.ratio:.2f}x in `{self.group}` is "
+            "below the floor, which no adapter can be: the candidate also runs the bare app, "
+            "so this is noise, not a speed-up. The floor's median was "
+            f"{_fmt(self.floor_median * 1e6)} µs with an IQR of {_fmt(self.floor_iqr * 1e6)} µs "
+            f"({self.floor_iqr / self.floor_median:.0%}), {self.candidate}'s "
+            f"{_fmt(self.median * 1e6)} µs with {_fmt(self.iqr * 1e6)} µs: other work slowed "
+            "one and not the other. Treat the group as unmeasured and re-run it "
+            "(`make bench`, or `--benchmark-max-time=3` for longer timing) before quoting it."
+        )
+
+
+def below_floor(benchmarks: Iterable[dict[str, Any]]) -> list[BelowFloor]:
+    """Every candidate of every group (adapters and databases) whose median is under
+    its group's floor, in the order the report lists them."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for bench in benchmarks:
+        group = bench.get("group")
+        if group and group != IMPORT_GROUP:
+            groups.setdefault(str(group), []).append(bench)
+    found = []
+    for group in sorted(groups, key=_any_group_key):
+        floor = next((b for b in groups[group] if _candidate(b) == "floor"), None)
+        if floor is None:
+            continue
+        base = floor["stats"]
+        for bench in groups[group]:
+            stats = bench["stats"]
+            if _candidate(bench) != "floor" and stats["median"] < base["median"]:
+                found.append(
+                    BelowFloor(
+                        group,
+                        _candidate(bench),
+                        stats["median"] / base["median"],
+                        stats["median"],
+                        stats["iqr"],
+                        base["median"],
+                        base["iqr"],
+                    )
+                )
+    return found
+
+
+def ratio_cell(ratio: float, digits: int = 2) -> str:
+    """``1.12x``, or ``0.93x†`` under the floor (see :class:`BelowFloor`)."""
+    return f"{ratio:.{digits}f}x" + (BELOW_FLOOR_MARK if ratio < 1.0 else "")
+
+
 def cpu_model() -> str:
     """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what platform knows."""
     try:
@@ -107,6 +178,13 @@ def _order(value: str, order: Sequence[str]) -> tuple[int, str]:
 def _group_key(group: str) -> tuple[tuple[int, str], tuple[int, str]]:
     app, _, method = group.partition(" ")
     return _order(app, APP_ORDER), _order(method, METHOD_ORDER)
+
+
+def _any_group_key(group: str) -> tuple[int, tuple[int, str], tuple[int, str]]:
+    """Adapter groups first (by app, then method), then the database groups."""
+    if _is_pool_group(group):
+        return 1, _order(group[len(POOL_PREFIX) :], POOL_QUERY_ORDER), (0, "")
+    return 0, *_group_key(group)
 
 
 def _candidate(bench: dict[str, Any]) -> str:
@@ -170,6 +248,7 @@ def _invoke_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
     ordered = sorted(groups, key=_group_key)
     ratios: dict[str, dict[str, float]] = {}
     sections: list[str] = []
+    notes = below_floor(benchmarks)
     for group in ordered:
         rows = sorted(groups[group], key=lambda b: _order(_candidate(b), CANDIDATE_ORDER))
         floor = next((b["stats"]["median"] for b in rows if _candidate(b) == "floor"), None)
@@ -188,7 +267,7 @@ def _invoke_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
             ratios.setdefault(name, {})[group] = ratio
             label = f"**{name}**" if name == "faasify" else name
             sections.append(
-                f"| {label} | {_fmt(median * 1e6)} | {ratio:.2f}x | {_fmt(1 / median, 0)} "
+                f"| {label} | {_fmt(median * 1e6)} | {ratio_cell(ratio)} | {_fmt(1 / median, 0)} "
                 f"| {_fmt(stats['iqr'] * 1e6)} |"
             )
         app = group.partition(" ")[0]
@@ -196,16 +275,24 @@ def _invoke_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
         ours = ratios.get("faasify", {}).get(group)
         if target is not None and ours is not None:
             verdict = "met" if ours <= target else "**missed**"
-            sections += ["", f"faasify: {ours:.2f}x the floor; target <= {target:.2f}x: {verdict}."]
+            if ours < 1.0:
+                verdict = "not measured (below the floor, see the note)"
+            sections += [
+                "",
+                f"faasify: {ratio_cell(ours)} the floor; target <= {target:.2f}x: {verdict}.",
+            ]
+        sections += [line for n in notes if n.group == group for line in ("", n.note())]
     if not ordered:
         return []
     summary = ["", "### Summary: median as a multiple of the floor", ""]
     summary.append("| candidate | " + " | ".join(ordered) + " |")
     summary.append("|---|" + "---:|" * len(ordered))
     for name in sorted(ratios, key=lambda n: _order(n, CANDIDATE_ORDER)):
-        cells = [f"{ratios[name][g]:.2f}x" if g in ratios[name] else "n/a" for g in ordered]
+        cells = [ratio_cell(ratios[name][g]) if g in ratios[name] else "n/a" for g in ordered]
         label = f"**{name}**" if name == "faasify" else name
         summary.append(f"| {label} | " + " | ".join(cells) + " |")
+    if any(n.group in groups for n in notes):
+        summary += ["", f"{BELOW_FLOOR_MARK} below the floor: noise, see the note under its group."]
     return summary + sections
 
 
@@ -256,13 +343,15 @@ def _pool_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
             target = extra.get("target")
             label = f"**{name}**" if target is not None else name
             sections.append(
-                f"| {label} | {_fmt(median * 1e6)} | {ratio:.2f}x | {over} | {cpu} "
+                f"| {label} | {_fmt(median * 1e6)} | {ratio_cell(ratio)} | {over} | {cpu} "
                 f"| {_fmt(1 / median, 0)} | {_fmt(stats['iqr'] * 1e6)} | {stats['rounds']:,} |"
             )
             if target is None or not floor:
                 continue
             verdict = "met" if ratio <= target else "**missed**"
-            line = f"- {name}: {ratio:.2f}x the floor; target <= {target:.2f}x: {verdict}."
+            if ratio < 1.0:
+                verdict = "not measured (below the floor, see the note)"
+            line = f"- {name}: {ratio_cell(ratio)} the floor; target <= {target:.2f}x: {verdict}."
             app_floor = app_floors.get(extra.get("framework") or "")
             if app_floor:
                 line += (
@@ -273,6 +362,7 @@ def _pool_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
             verdicts.append(line)
         if verdicts:
             sections += ["", *verdicts]
+        sections += [line for n in below_floor(rows) for line in ("", n.note())]
     names = sorted(info, key=lambda n: _order(n, POOL_CANDIDATE_ORDER))
     timings = sorted({str(info[name]["timing"]) for name in names if "timing" in info[name]})
     lines = [
@@ -292,9 +382,11 @@ def _pool_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
     lines.append("| candidate | " + " | ".join(ordered) + " |")
     lines.append("|---|" + "---:|" * len(ordered))
     for name in sorted(ratios, key=lambda n: _order(n, POOL_CANDIDATE_ORDER)):
-        cells = [f"{ratios[name][g]:.2f}x" if g in ratios[name] else "n/a" for g in ordered]
+        cells = [ratio_cell(ratios[name][g]) if g in ratios[name] else "n/a" for g in ordered]
         label = f"**{name}**" if info[name].get("target") is not None else name
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if any(ratio < 1.0 for by_group in ratios.values() for ratio in by_group.values()):
+        lines += ["", f"{BELOW_FLOOR_MARK} below the floor: noise, see the note under its group."]
     return lines + sections
 
 

@@ -301,9 +301,10 @@ class TodoAPI:
         }
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    @staticmethod
-    def _profile(name: str) -> dict[str, Any]:
-        return {"name": name, "userid": name, "avatar": "", "access": "user"}
+    def _profile(self, name: str) -> dict[str, Any]:
+        # The stage rides along, so the page can name the architecture that answers
+        # from the first answer it gets, sign-in included.
+        return {"name": name, "userid": name, "avatar": "", "access": "user", "stage": self.stage}
 
     async def login(self, call: Call) -> Reply:
         data = _fields(_json_object(call.body), {"username": str})
@@ -314,8 +315,7 @@ class TodoAPI:
 
     async def current_user(self, call: Call) -> Reply:
         assert call.user is not None
-        profile = {**self._profile(call.user.name), "stage": self.stage}
-        return Reply(200, {"success": True, "data": profile})
+        return Reply(200, {"success": True, "data": self._profile(call.user.name)})
 
     # -- the native API ----------------------------------------------------------------------
 

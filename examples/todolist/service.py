@@ -26,9 +26,11 @@ from faasify.baas import Collection, DatabaseConfig, JWTAuth, LimitsConfig, Serv
 from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
-__all__ = ["build_service", "queries"]  # and service, app: see __getattr__
+__all__ = ["SERVICE_NAME", "build_service", "queries"]  # and service, app: see __getattr__
 
 _bound = sa.bindparam
+#: The service's connections in ``pg_stat_activity.application_name``.
+SERVICE_NAME = "todolist-service"
 
 
 def queries() -> list[NamedQuery]:
@@ -87,6 +89,7 @@ def build_service(
             sql_url(settings.database_url, asynchronous=True),
             create_tables=True,
             pool_size=pool_size,
+            application_name=SERVICE_NAME,  # what pg_stat_activity calls its connections
         ),
         collections=[
             Collection(

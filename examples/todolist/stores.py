@@ -44,6 +44,7 @@ __all__ = [
     "MemoryStore",
     "SQLStore",
     "Store",
+    "labelled",
     "make_store",
     "run_sync",
     "sql_url",
@@ -171,6 +172,18 @@ def sql_url(url: str, *, asynchronous: bool) -> str:
     return url
 
 
+def labelled(url: str, name: str) -> dict[str, Any]:
+    """Driver arguments that name a PostgreSQL connection ``name`` in
+    ``pg_stat_activity.application_name``, so that whoever counts connections (the
+    demo's panel, an operator) sees who holds each; nothing for SQLite."""
+    scheme = url.partition("://")[0]
+    if not scheme.startswith("postgres"):
+        return {}
+    if "+asyncpg" in scheme:
+        return {"server_settings": {"application_name": name}}
+    return {"application_name": name}
+
+
 class _SyncConnection:
     """A sync SQLAlchemy connection with the awaitable ``execute`` the store uses."""
 
@@ -288,12 +301,10 @@ class SQLStore:
                 raise NotFound(next((i for i in ids if i not in found), ids[0]))
 
     async def close(self) -> None:
-        if self.pool._engine is None:
-            return
         if self.pool.asynchronous:
-            await self.pool.dispose()
+            await self.pool.close()
         else:
-            self.pool.dispose()
+            self.pool.close()
 
 
 # -- baas: the todo data service, through faasify.baas's client -----------------------------
@@ -400,7 +411,8 @@ def make_store(settings: Settings, *, asynchronous: bool) -> Store:
         from faasify.pools import SQLAlchemyPool
 
         url = sql_url(settings.database_url, asynchronous=asynchronous)
-        return SQLStore(SQLAlchemyPool(url, name="todolist"))
+        name = f"todolist-{settings.stage}"
+        return SQLStore(SQLAlchemyPool(url, name="todolist", connect_args=labelled(url, name)))
     from faasify.baas import AsyncClient, Client
 
     kind = AsyncClient if asynchronous else Client

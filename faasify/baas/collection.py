@@ -28,7 +28,14 @@ import sqlalchemy as sa
 from faasify.baas.auth import Principal
 from faasify.baas.database import Session, Statement
 from faasify.baas.errors import Problem, ServiceConfigurationError
-from faasify.baas.values import COMPARABLE, parse_query_value, parse_time, python_type, to_json
+from faasify.baas.values import (
+    COMPARABLE,
+    integer_bounds,
+    parse_query_value,
+    parse_time,
+    python_type,
+    to_json,
+)
 
 __all__ = ["Collection"]
 
@@ -50,8 +57,9 @@ def _coerce(column: sa.Column[Any], value: Any) -> Any:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # JSON does not tell 3.0 from 3
         ok = isinstance(value, int) and not isinstance(value, bool)
-        if ok and not -(2**63) <= value < 2**63:
-            raise Problem(422, f"field {column.name!r} is out of the range of 64-bit integers")
+        low, high = integer_bounds(column)
+        if ok and not low <= value <= high:
+            raise Problem(422, f"field {column.name!r} must be between {low} and {high}")
     elif kind in (float, decimal.Decimal):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     elif kind is str:

@@ -21,16 +21,11 @@ import sqlalchemy as sa
 
 from faasify.baas.collection import Collection
 from faasify.baas.query import NamedQuery
-from faasify.baas.values import python_type
+from faasify.baas.values import integer_bounds, python_type
 
 __all__ = ["build_openapi"]
 
 _NO_NUL = "^[^\\u0000]*$"
-_INTEGER_BOUNDS = {
-    sa.SmallInteger: (-(2**15), 2**15 - 1),
-    sa.BigInteger: (-(2**63), 2**63 - 1),
-    sa.Integer: (-(2**31), 2**31 - 1),
-}
 _ERRORS = (
     (400, "bad request: a parameter or the body cannot be read"),
     (401, "credentials missing or not accepted"),
@@ -46,10 +41,8 @@ _ERRORS = (
 
 
 def _integer(column: sa.Column[Any]) -> dict[str, Any]:
-    for kind, (low, high) in _INTEGER_BOUNDS.items():
-        if isinstance(column.type, kind):
-            return {"type": "integer", "minimum": low, "maximum": high}
-    return {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+    low, high = integer_bounds(column)
+    return {"type": "integer", "minimum": low, "maximum": high}
 
 
 def _value_schema(column: sa.Column[Any], *, answer: bool) -> dict[str, Any]:
@@ -96,8 +89,6 @@ def _query_schema(column: sa.Column[Any]) -> dict[str, Any]:
     schema = _value_schema(column, answer=False)
     if isinstance(schema.get("type"), list):
         schema["type"] = schema["type"][0]
-    if schema.get("type") == "number":
-        schema.update({"minimum": -1e300, "maximum": 1e300})
     return schema
 
 
@@ -268,7 +259,7 @@ def _collection_paths(collection: Collection, schemas: dict[str, Any]) -> dict[s
 
 _PARAMETER_SCHEMAS: dict[type, dict[str, Any]] = {
     int: {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
-    float: {"type": "number", "minimum": -1e300, "maximum": 1e300},
+    float: {"type": "number"},
     str: {"type": "string", "pattern": _NO_NUL},
     bool: {"type": "boolean"},
 }

@@ -27,6 +27,7 @@ from faasify.baas.errors import Problem
 __all__ = [
     "COMPARABLE",
     "MAX_DEPTH",
+    "integer_bounds",
     "parse_body",
     "parse_query_value",
     "parse_time",
@@ -92,6 +93,22 @@ def _check(value: Any, depth: int) -> None:
                 _check(item, depth + 1)
 
 
+_INTEGER_BOUNDS = (
+    (sa.SmallInteger, -(2**15), 2**15 - 1),
+    (sa.BigInteger, -(2**63), 2**63 - 1),
+    (sa.Integer, -(2**31), 2**31 - 1),
+)
+
+
+def integer_bounds(column: sa.Column[Any]) -> tuple[int, int]:
+    """The values an integer column holds: 16, 64 or 32 bits, as PostgreSQL stores them
+    (so a value is refused the same way on every database, and as the document says)."""
+    for kind, low, high in _INTEGER_BOUNDS:
+        if isinstance(column.type, kind):
+            return low, high
+    return -(2**63), 2**63 - 1
+
+
 def python_type(column: sa.Column[Any]) -> type | None:
     try:
         return column.type.python_type
@@ -109,8 +126,10 @@ def parse_query_value(column: sa.Column[Any], text: str, *, what: str) -> Any:
         if lowered in ("false", "0"):
             return False
     elif kind is int:
-        if _INTEGER.fullmatch(text) and -(2**63) <= int(text) < 2**63:
-            return int(text)
+        if _INTEGER.fullmatch(text):
+            low, high = integer_bounds(column)
+            if low <= int(text) <= high:
+                return int(text)
     elif kind in (float, decimal.Decimal):
         if _NUMBER.fullmatch(text):
             number = float(text) if kind is float else decimal.Decimal(text)

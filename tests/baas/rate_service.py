@@ -21,9 +21,11 @@ _notes = sa.Table(
     sa.Column("text", sa.String(100), nullable=False),
 )
 _rate = int(os.environ["TEST_RATE"])
+_key = os.environ["TEST_API_KEY"]
 service = Service(
     collections=[Collection("notes", _notes, owner="owner")],
-    auth=APIKeys({hash_api_key(os.environ["TEST_API_KEY"]): Principal("t", "o")}),
+    # The budget is the principal's, and the Redis is shared: one principal per run.
+    auth=APIKeys({hash_api_key(_key): Principal("rate-test", _key)}),
     redis_url=os.environ["TEST_REDIS_URL"],
     limits=LimitsConfig(rate_limit=(_rate, 60.0)),
 )

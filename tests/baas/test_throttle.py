@@ -161,20 +161,32 @@ def test_redis_allows_the_burst_then_paces_with_a_right_retry_after(
 ) -> None:
     async def scenario() -> None:
         async with redis_client(redis_url) as client:
-            limiter = RedisRateLimiter(client, rate=20, per=1.0, burst=5)  # one per 50 ms
-            burst = await hits(limiter, tag, 6)
+            clock = FakeClock()  # the script's own arithmetic, on a clock the test moves
+            limiter = RedisRateLimiter(client, rate=20, per=1.0, burst=5, clock=clock)
+            burst = await hits(limiter, tag, 6)  # one per 50 ms
             assert [d.allowed for d in burst] == [True] * 5 + [False]
             assert [d.remaining for d in burst] == [4, 3, 2, 1, 0, 0]
             refused = burst[-1]
-            assert 0.03 < refused.retry_after <= 0.05
-            assert 0.2 < refused.reset_after <= 0.25
-            await asyncio.sleep(refused.retry_after - 0.01)
+            assert refused.retry_after == pytest.approx(0.05)
+            assert refused.reset_after == pytest.approx(0.25)
+            clock.advance(0.04)
             assert not (await limiter.hit(tag)).allowed
-            await asyncio.sleep(0.011)
+            clock.advance(0.011)
             assert (await limiter.hit(tag)).allowed
-
             ttl = await client.pttl(f"faasify:rate:{tag}")
             assert 0 < ttl <= 250  # gone once the budget is full again
+
+
+@pytest.mark.redis
+def test_redis_timed_by_the_servers_clock_refuses_past_the_burst(redis_url: str, tag: str) -> None:
+    async def scenario() -> None:
+        async with redis_client(redis_url) as client:
+            limiter = RedisRateLimiter(client, rate=1, per=10.0, burst=3)  # one per 10 s
+            burst = await hits(limiter, tag, 4)
+            assert [d.allowed for d in burst] == [True] * 3 + [False]
+            # However long the hits took (the machine may be loaded), the refusal
+            # waits for the next slot, which cannot be further than one interval.
+            assert 0 < burst[-1].retry_after <= 10.0
 
     run(scenario)
 
@@ -225,14 +237,14 @@ AGREEMENT_EXPECTED = [
 def test_memory_and_redis_limiters_decide_the_same_sequence_alike(redis_url: str, tag: str) -> None:
     async def scenario() -> list[list[tuple[Decision, Decision]]]:
         async with redis_client(redis_url) as client:
-            redis_limiter = RedisRateLimiter(client, rate=10, per=1.0, burst=3)
-            memory_limiter = MemoryRateLimiter(rate=10, per=1.0, burst=3)
-            await client.ping()  # connect first, so Redis's first hit is not milliseconds late
-            loop = asyncio.get_running_loop()
-            start = loop.time()
+            # One clock for both, moved by the schedule: the two decide at the same instants.
+            clock = FakeClock()
+            redis_limiter = RedisRateLimiter(client, rate=10, per=1.0, burst=3, clock=clock)
+            memory_limiter = MemoryRateLimiter(rate=10, per=1.0, burst=3, clock=clock)
+            start = clock.now
             seen: list[list[tuple[Decision, Decision]]] = []
             for at, n in AGREEMENT_SCHEDULE:
-                await asyncio.sleep(max(0.0, start + at - loop.time()))
+                clock.now = start + at
                 seen.append([])
                 for _ in range(n):
                     seen[-1].append((await memory_limiter.hit(tag), await redis_limiter.hit(tag)))

@@ -38,6 +38,7 @@ def test_login_issues_a_token_for_the_user_and_current_user_reads_it(fn: Instanc
     claims = jwt.decode(answer["token"], SECRET, algorithms=["HS256"])
     assert claims["sub"] == name
     assert answer["user"]["name"] == name
+    assert answer["user"]["stage"] == fn.settings.stage  # the badge, right after signing in
     me = fn.request("GET", "/api/currentUser", token=answer["token"])
     assert me.status == 200
     assert body(me) == {

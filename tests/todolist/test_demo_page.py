@@ -51,8 +51,9 @@ class Demo:
     the process prints nothing at all.
     """
 
-    def __init__(self, options: list[str], tmp: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in CONFIGURED}
+    def __init__(self, options: list[str], tmp: Path, env: dict[str, str] | None = None) -> None:
+        """``env`` adds to a newcomer's environment (a ``DATABASE_URL``, say)."""
+        env = {**{k: v for k, v in os.environ.items() if k not in CONFIGURED}, **(env or {})}
         env["TMPDIR"] = str(tmp)  # where the default SQLite file goes
         command = [sys.executable, "-m", "examples.todolist", "--port", "0", "--service-port", "0"]
         self.started = time.monotonic()

@@ -152,5 +152,7 @@ def test_help_keeps_the_descriptions_list(capsys: pytest.CaptureFixture[str]) ->
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert "\n* the function (Flask or FastAPI)" in out
-    assert "\n* the page, served by the function" in out
+    assert "\n* the function (Flask or FastAPI, through" in out
+    assert "\n* one address for all of it" in out
+    assert "--max-instances MAX_INSTANCES" in out
+    assert "(default 4)" in out

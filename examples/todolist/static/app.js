@@ -9,7 +9,6 @@
 (function () {
   const TOKEN_KEY = "faasify-todolist.token";
   const USER_KEY = "faasify-todolist.user";
-  const STAGE_HEADER = "X-Todo-Stage";
   const STAGE_NOTES = {
     stateful:
       "Todos live in this server process's memory: a second instance keeps a second list, " +
@@ -100,11 +99,6 @@
     return /[.!?]$/.test(capital) ? capital : `${capital}.`;
   }
 
-  function noteStage(response) {
-    const stage = response.headers.get(STAGE_HEADER);
-    if (stage) showStage(stage);
-  }
-
   async function api(method, path, payload) {
     const headers = { Accept: "application/json, application/problem+json", "X-Todo-Tab": TAB };
     if (state.token) headers.Authorization = `Bearer ${state.token}`;
@@ -119,7 +113,6 @@
     } catch (error) {
       throw new ApiError(0, "Could not reach the server. Check the connection and try again.");
     }
-    noteStage(response);
     if (response.headers.get("X-Todo-Live") === "on") listen();
     let data = null;
     const text = await response.text().catch(() => "");
@@ -324,6 +317,7 @@
       state.token = answer.token;
       const user = answer.user || {};
       state.user = user.name || user.userid || username;
+      if (user.stage) showStage(user.stage); // at once, not only after a reload
       localStorage.setItem(TOKEN_KEY, state.token);
       localStorage.setItem(USER_KEY, state.user);
       el.username.value = "";

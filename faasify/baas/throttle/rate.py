@@ -107,14 +107,21 @@ def _decision(limit: int, allowed: bool, remaining: int, retry_us: int, reset_us
     )
 
 
-# KEYS[1]: the client's TAT. ARGV[1]: interval T, ARGV[2]: tolerance, both in µs.
-# Returns {allowed, remaining, retry_after_us, reset_after_us}. TIME makes the
+# KEYS[1]: the client's TAT. ARGV[1]: interval T, ARGV[2]: tolerance, both in µs;
+# ARGV[3], when given, the time in µs (a clock of the caller's, for tests),
+# otherwise the server's TIME. Returns {allowed, remaining, retry_after_us,
+# reset_after_us}. TIME makes the
 # script non-deterministic, which Redis 5+ handles by replicating its effects
 # (the SET), not the script. The key expires when its TAT passes: by then a
 # missing key and a stored one mean the same thing.
 _SCRIPT = """
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local now
+if ARGV[3] then
+  now = tonumber(ARGV[3])
+else
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
 local interval = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
@@ -151,11 +158,16 @@ class RedisRateLimiter:
         burst: int,
         *,
         prefix: str = "faasify:rate:",
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._gcra = _Gcra(rate, per, burst)
         self._redis = redis
         self._prefix = prefix
         self._sha = _SCRIPT_SHA
+        #: The time source, in seconds; ``None`` (the default) reads the Redis
+        #: server's own clock, so that instances whose clocks drift agree. A
+        #: clock of the caller's makes the budget's decisions repeatable (tests).
+        self._clock = clock
 
     @property
     def limit(self) -> int:
@@ -165,7 +177,13 @@ class RedisRateLimiter:
         from redis.exceptions import NoScriptError
 
         client = self._redis() if callable(self._redis) else self._redis
-        args = (self._prefix + key, self._gcra.interval, self._gcra.tolerance)
+        args: tuple[str | int, ...] = (
+            self._prefix + key,
+            self._gcra.interval,
+            self._gcra.tolerance,
+        )
+        if self._clock is not None:
+            args += (round(self._clock() * _MICROS),)
         try:
             reply = await client.evalsha(self._sha, 1, *args)
         except NoScriptError:

@@ -15,7 +15,7 @@ import pytest
 
 from faasify.local.events import build_event, read_result
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def _snippet(page: str, heading: str) -> str:
