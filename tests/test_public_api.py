@@ -121,6 +121,31 @@ EXPORTS: dict[str, list[str]] = {
         "http_handler",
         "run_classic",
     ],
+    "faasify.adapters.aws.websocket": [
+        "Boto3Connections",
+        "ConnectionGoneError",
+        "Connections",
+        "ConnectionsError",
+        "SignedConnections",
+        "WebSocketRoute",
+        "build_websocket_event",
+        "connections_for",
+        "is_websocket_event",
+    ],
+    "faasify.adapters.openwhisk": [
+        "OpenWhiskCodec",
+        "WebAction",
+        "controller_sends_text",
+        "handler",
+        "request_from_params",
+    ],
+    "faasify.adapters.tencent": ["SCFFunction", "TencentCodec", "handler"],
+    "faasify.adapters.huawei": ["FunctionGraphFunction", "HuaweiCodec", "handler"],
+    "faasify.local.platform_events": [
+        "PLATFORM_FORMATS",
+        "build_platform_event",
+        "read_platform_result",
+    ],
     "faasify.pools": ["PoolStats", "PostgresPool", "RedisPool", "SQLAlchemyPool", "SyncRedisPool"],
     "faasify.compat": ["Mangum", "make_lambda_handler"],
 }
@@ -170,7 +195,7 @@ def test_every_exception_faasify_defines_is_a_faasify_error() -> None:
 
 
 def _factories() -> dict[str, Callable[..., Any]]:
-    from faasify.adapters import aliyun, azure, fn, gcf, openfaas
+    from faasify.adapters import aliyun, azure, fn, gcf, huawei, openfaas, openwhisk, tencent
 
     return {
         "handler": faasify.handler,
@@ -183,6 +208,9 @@ def _factories() -> dict[str, Callable[..., Any]]:
         "openfaas.http_handler": openfaas.http_handler,
         "aliyun.http_handler": aliyun.http_handler,
         "aliyun.event_handler": aliyun.event_handler,
+        "openwhisk.handler": openwhisk.handler,
+        "tencent.handler": tencent.handler,
+        "huawei.handler": huawei.handler,
     }
 
 

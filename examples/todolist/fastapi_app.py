@@ -34,6 +34,7 @@ from examples.todolist.api import (
     Route,
     TodoAPI,
 )
+from examples.todolist.live import LiveChanges
 from examples.todolist.settings import Settings
 from examples.todolist.stores import make_store
 
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.close()
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    live = LiveChanges.from_env()  # pages hear of changes over a WebSocket API (live.py)
+    app.router.routes.append(live.route(lambda websocket: websocket.app.state.api))
 
     def endpoint(route: Route) -> Any:
         async def view(request: Request) -> Response:
@@ -82,7 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 else None
             )
             call = Call(user, request.query_params, await request.body(), request.path_params)
-            return _reply(await api.dispatch(route, call))
+            reply = await api.dispatch(route, call)
+            if user is not None and route.method != "GET" and reply.status < 400:
+                await live.changed(user.name, route.action, request.headers.get("x-todo-tab"))
+            response = _reply(reply)
+            if live.enabled:
+                response.headers["X-Todo-Live"] = "on"  # the page may listen for changes
+            return response
 
         return view
 
@@ -141,6 +150,8 @@ def __getattr__(name: str) -> Any:
     """
     if name in ("app", "handler"):
         built = create_app()
-        globals().update(app=built, handler=faasify.handler(built))
+        handler = faasify.handler(built)
+        handler.websockets(path="/live")  # a WebSocket API's events reach live.py's route
+        globals().update(app=built, handler=handler)
         return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,13 +8,16 @@ per-request loop, the app's instance life and the log lines are
 
 | module | platform |
 |---|---|
-| :mod:`faasify.adapters.aws` | AWS Lambda: API Gateway, Function URLs, ALB, and other events |
+| :mod:`faasify.adapters.aws` | AWS Lambda: API Gateway, Function URLs, ALB, Lattice, Lambda@Edge |
 | :mod:`faasify.adapters.aliyun` | Alibaba Cloud Function Compute 2.0 and 3.0 |
 | :mod:`faasify.adapters.azure` | Azure Functions (Python worker) |
 | :mod:`faasify.adapters.fn` | Fn Project and OCI Functions |
 | :mod:`faasify.adapters.gcf` | Google Cloud Functions and Cloud Run functions |
+| :mod:`faasify.adapters.huawei` | Huawei Cloud FunctionGraph (APIG trigger) |
 | :mod:`faasify.adapters.ironfunctions` | IronFunctions |
 | :mod:`faasify.adapters.openfaas` | OpenFaaS (python3-http template, classic watchdog) |
+| :mod:`faasify.adapters.openwhisk` | Apache OpenWhisk and DigitalOcean Functions (web actions) |
+| :mod:`faasify.adapters.tencent` | Tencent Cloud SCF (API Gateway trigger) |
 
 Import the module for your platform; none is imported here, so a function
 pays only for its own. :func:`faasify.handler` is the AWS one.

@@ -22,8 +22,17 @@ from typing import Any
 
 from faasify.cli._errors import CommandError
 from faasify.local.events import EVENT_FORMATS, build_event
+from faasify.local.platform_events import PLATFORM_FORMATS, build_platform_event
 
-__all__ = ["HTTP_SHAPES", "OTHER_SHAPES", "SHAPES", "add_arguments", "make_event", "run"]
+__all__ = [
+    "HTTP_SHAPES",
+    "OTHER_SHAPES",
+    "SHAPES",
+    "WEBSOCKET_SHAPES",
+    "add_arguments",
+    "make_event",
+    "run",
+]
 
 NAME = "event"
 SUMMARY = "print a sample event of any shape (HTTP, SQS, S3, ...) for faasify invoke"
@@ -36,11 +45,14 @@ EXAMPLES = (
     'faasify event http-api-v2 --method POST --path /todos --body \'{"text": "milk"}\' '
     "--header 'Content-Type: application/json' | faasify invoke app:lambda_handler",
     "faasify event sqs --body '{\"todo\": 17}' > sqs.json",
+    "faasify event tencent-scf --path /todos | faasify invoke app:app --event-format tencent-scf",
 )
 
-HTTP_SHAPES: tuple[str, ...] = EVENT_FORMATS
+HTTP_SHAPES: tuple[str, ...] = (*EVENT_FORMATS, *PLATFORM_FORMATS)
 OTHER_SHAPES = ("sqs", "sns", "s3", "eventbridge", "kinesis", "dynamodb", "warmup")
-SHAPES = (*HTTP_SHAPES, *OTHER_SHAPES)
+#: API Gateway WebSocket API events: the handshake, one message, the goodbye.
+WEBSOCKET_SHAPES = ("websocket-connect", "websocket-message", "websocket-disconnect")
+SHAPES = (*HTTP_SHAPES, *WEBSOCKET_SHAPES, *OTHER_SHAPES)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "shape",
         choices=SHAPES,
         metavar="SHAPE",
-        help=f"the event's shape: {', '.join(HTTP_SHAPES)} (HTTP), or {', '.join(OTHER_SHAPES)}",
+        help=f"the event's shape: {', '.join(HTTP_SHAPES)} (HTTP), "
+        f"{', '.join(WEBSOCKET_SHAPES)} (a WebSocket API's), or {', '.join(OTHER_SHAPES)}",
     )
     parser.add_argument("--method", help="the HTTP method (default: GET)")
     parser.add_argument("--path", help="the request path as on the wire (default: /)")
@@ -127,13 +140,30 @@ def make_event(
     if shape in HTTP_SHAPES:
         if path is not None and not path.startswith("/"):
             raise CommandError(f"--path {path!r} must start with / (e.g. /todos)")
-        return build_event(
-            shape,  # type: ignore[arg-type]
+        build: Any = build_platform_event if shape in PLATFORM_FORMATS else build_event
+        built: dict[str, Any] = build(
+            shape,
             (method or "GET").upper(),
             path or "/",
             (query or "").lstrip("?"),
             [("User-Agent", "curl/8.5.0"), ("Accept", "*/*"), *(headers or [])],
             (body or "").encode("utf-8"),
+        )
+        return built
+    if shape in WEBSOCKET_SHAPES:
+        from faasify.adapters.aws.websocket.events import build_websocket_event
+
+        if method is not None or path is not None:
+            raise CommandError(f"a {shape} event has no method or path (--body is the message)")
+        kind = shape.removeprefix("websocket-").upper()
+        if body is not None and kind != "MESSAGE":
+            raise CommandError(f"a {shape} event carries no message: leave out --body")
+        return build_websocket_event(
+            kind,  # type: ignore[arg-type]
+            "faasify-local-connection=",
+            body=body,
+            headers=headers or (),
+            query=(query or "").lstrip("?"),
         )
     if shape not in OTHER_SHAPES:
         raise CommandError(f"no event shape {shape!r}; one of {', '.join(SHAPES)}")

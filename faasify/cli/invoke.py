@@ -9,7 +9,8 @@ from typing import Any
 
 from faasify._exceptions import UnsupportedEventError
 from faasify.cli._errors import CommandError
-from faasify.cli._target import load_handler
+from faasify.cli._platforms import PLATFORM_FORMATS, platform_factory
+from faasify.cli._target import as_handler, kind_of, load_target
 from faasify.local.context import LocalContext
 
 __all__ = ["add_arguments", "read_event", "run"]
@@ -19,10 +20,13 @@ SUMMARY = "invoke a handler once with an event (a file, or faasify event's outpu
 DESCRIPTION = """\
 Call the handler once, in this process, with the event in FILE (or on standard
 input) and a Lambda-like context, and print its result as JSON. A WSGI or ASGI
-app is wrapped with faasify.handler first."""
+app is wrapped with faasify.handler first, or with the factory of the platform
+--event-format names (openwhisk, digitalocean, tencent-scf, huawei-functiongraph)."""
 EXAMPLES = (
     "faasify invoke app:lambda_handler --event event.json",
     "faasify event http-api-v2 --path /hello | faasify invoke app:lambda_handler",
+    "faasify event huawei-functiongraph --path /hello | faasify invoke app:app "
+    "--event-format huawei-functiongraph",
 )
 _MAKE_ONE = "faasify event http-api-v2 > event.json"
 
@@ -38,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="-",
         metavar="FILE",
         help="a JSON event file, or - to read the event from standard input",
+    )
+    parser.add_argument(
+        "--event-format",
+        default="aws",
+        choices=("aws", *PLATFORM_FORMATS),
+        metavar="FORMAT",
+        help="the front door an app is wrapped for: aws (every AWS shape, detected; the "
+        f"default) or {', '.join(PLATFORM_FORMATS)}",
     )
 
 
@@ -77,7 +89,11 @@ def read_event(name: str) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     event = read_event(args.event)
-    handler = load_handler(args.target)
+    target = load_target(args.target)
+    if args.event_format != "aws" and kind_of(target) != "handler":
+        handler = platform_factory(args.event_format)(target)
+    else:
+        handler = as_handler(target, args.target)
     try:
         result = handler(event, LocalContext())
     except UnsupportedEventError as exc:

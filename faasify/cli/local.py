@@ -163,8 +163,14 @@ def run(args: argparse.Namespace) -> int:
         sock = listen(args.host, args.port)
     except OSError as exc:
         raise listen_error(exc, args.host, args.port) from None
+    from faasify.local.runtime.websocket import instance_env
+
+    bound_host, bound_port = sock.getsockname()[:2]
+    reachable = "127.0.0.1" if bound_host in ("0.0.0.0", "::") else bound_host
+    reachable = f"[{reachable}]" if ":" in reachable else reachable
     scaler = Scaler(
         args.target,
+        env=instance_env(f"http://{reachable}:{bound_port}"),
         max_instances=args.max_instances,
         idle_timeout=args.idle_timeout,
         timeout=args.timeout,

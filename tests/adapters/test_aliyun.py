@@ -342,3 +342,17 @@ def test_lifespan_runs_once_over_many_requests() -> None:
         assert start.status == "200 OK"
     fc2.close()
     assert runs == {"startup": 1, "shutdown": 1}
+
+
+def test_fc3_canonical_names_and_joined_values_reach_the_app_as_documented(fc3: Any) -> None:
+    # FC canonicalises header names (Go's net/http) and joins a repeated header's or
+    # query key's values with ",": the app gets lower-case names, the joined values
+    # as one, and Cookie lines back as one "; "-joined header.
+    result = fc3(fc3_event("canonical_names_joined_values"), fc_context())
+    seen = json.loads(result["body"])
+    headers = dict(seen["headers"])
+    assert headers["x-custom-header"] == "value1,value2"
+    assert headers["accept-encoding"] == "gzip, deflate"
+    assert "X-Custom-Header" not in headers
+    assert seen["cookies"] == {"session": "abc123", "theme": "dark"}
+    assert seen["query"] == [["tag", "a,b"], ["q", "x y"]]

@@ -14,7 +14,9 @@ import pytest
 from faasify import handler
 from faasify.adapters.aws.events import read_result
 from faasify.adapters.aws.records import record_source
+from faasify.cli._platforms import platform_factory
 from faasify.cli.event import HTTP_SHAPES, OTHER_SHAPES, make_event
+from faasify.local.platform_events import PLATFORM_FORMATS, read_platform_result
 from tests.cli.conftest import faasify
 
 _FLASK = None
@@ -47,9 +49,15 @@ def test_every_http_shape_carries_the_request_to_the_app(shape: str, tmp_path: P
         *("--header", "X-Probe: 42", "--body", '{"text": "milk"}'),
         cwd=tmp_path,
     )
-    seen = json.loads(read_result(_flask_handler()(event, None)).body)
-    # An ALB without multi-value headers passes the last value of a repeated parameter only.
-    query = ["eggs"] if shape == "alb" else ["milk", "eggs"]
+    if shape in PLATFORM_FORMATS:
+        app = _flask_handler().app
+        answer = read_platform_result(shape, platform_factory(shape)(app)(event, None))
+    else:
+        answer = read_result(_flask_handler()(event, None))
+    seen = json.loads(answer.body)
+    # An ALB without multi-value headers (and VPC Lattice 1.0) passes the last value
+    # of a repeated parameter only.
+    query = ["eggs"] if shape in ("alb", "vpc-lattice-v1") else ["milk", "eggs"]
     assert seen == {
         "method": "POST",
         "path": "/todos/café",
@@ -141,3 +149,22 @@ def test_event_output_pipes_into_invoke(project: Path) -> None:
     result = json.loads(completed.stdout)
     assert result["statusCode"] == 200
     assert json.loads(result["body"])["path"] == "/piped"
+
+
+@pytest.mark.parametrize("shape", PLATFORM_FORMATS)
+def test_invoke_wraps_an_app_for_the_event_format_it_is_given(shape: str, project: Path) -> None:
+    """``faasify invoke --event-format``: the app behind that platform's factory."""
+    event = make_event(shape, path="/piped", query="q=1")
+    completed = subprocess.run(
+        [sys.executable, "-m", "faasify.cli", "invoke", "app:app", "--event-format", shape],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    answer = read_platform_result(shape, json.loads(completed.stdout))
+    assert answer.status == 200
+    assert json.loads(answer.body)["path"] == "/piped"

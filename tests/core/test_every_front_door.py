@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from faasify import handler
-from faasify.adapters import aliyun, azure, gcf, openfaas
+from faasify.adapters import aliyun, azure, gcf, huawei, openfaas, openwhisk, tencent
 from faasify.adapters.aws.events import build_event, read_result
 from faasify.adapters.ironfunctions import IronCodec
 from faasify.core import AppOptions, HostedApp, RequestLoop
+from faasify.local.platform_events import build_platform_event
 from tests.apps import flask_app, starlette_app
 
 # What every front door returns, read back as an HTTP status.
@@ -55,6 +56,12 @@ def _lambda_bad(entry: Any) -> Any:
 
 def _lambda_status(result: Any) -> int:
     return read_result(result).status
+
+
+def _edge_without_uri() -> Any:
+    event = build_event("cloudfront-viewer-request", "GET", "/echo/x")
+    del event["Records"][0]["cf"]["request"]["uri"]
+    return event
 
 
 def _gcf_request(path: str) -> Any:
@@ -194,6 +201,52 @@ DOORS: list[Door] = [
         lambda entry: entry(_iron_call(None), None),
         lambda entry: entry(_iron_call("/boom"), None),
         lambda response: int(response.status),
+    ),
+    Door(
+        "vpc-lattice-v2",
+        lambda app: handler(app, handle_signals=False),
+        lambda entry: entry(
+            dict(build_event("vpc-lattice-v2", "GET", "/echo/x"), method=None), None
+        ),
+        lambda entry: entry(build_event("vpc-lattice-v2", "GET", "/boom"), None),
+        _lambda_status,
+    ),
+    Door(
+        "vpc-lattice-v1",
+        lambda app: handler(app, handle_signals=False),
+        lambda entry: entry(
+            dict(build_event("vpc-lattice-v1", "GET", "/echo/x"), method=None), None
+        ),
+        lambda entry: entry(build_event("vpc-lattice-v1", "GET", "/boom"), None),
+        _lambda_status,
+    ),
+    Door(
+        "cloudfront-viewer-request",
+        lambda app: handler(app, handle_signals=False),
+        lambda entry: entry(_edge_without_uri(), None),
+        lambda entry: entry(build_event("cloudfront-viewer-request", "GET", "/boom"), None),
+        _lambda_status,
+    ),
+    Door(
+        "openwhisk",
+        lambda app: openwhisk.handler(app, handle_signals=False),
+        lambda entry: entry({"__ow_method": "get", "__ow_path": "/echo/x"}, None),
+        lambda entry: entry(build_platform_event("openwhisk", "GET", "/boom"), None),
+        lambda result: int(result["statusCode"]),
+    ),
+    Door(
+        "tencent-scf",
+        lambda app: tencent.handler(app, handle_signals=False),
+        lambda entry: entry({"path": "/echo/x", "httpMethod": 5}, None),
+        lambda entry: entry(build_platform_event("tencent-scf", "GET", "/boom"), None),
+        lambda result: int(result["statusCode"]),
+    ),
+    Door(
+        "huawei-functiongraph",
+        lambda app: huawei.handler(app, handle_signals=False),
+        lambda entry: entry({"path": "/echo/x", "httpMethod": "GET", "body": 3}, None),
+        lambda entry: entry(build_platform_event("huawei-functiongraph", "GET", "/boom"), None),
+        lambda result: int(result["statusCode"]),
     ),
     *_fn_doors(),
 ]
@@ -343,5 +396,15 @@ def test_every_platform_module_is_a_door_here() -> None:
         for name in os.listdir(os.path.join(here, "faasify", "adapters"))
         if name.endswith(".py") and not name.startswith("_")
     }
-    covered = {"aliyun", "azure", "fn", "gcf", "ironfunctions", "openfaas"}
+    covered = {
+        "aliyun",
+        "azure",
+        "fn",
+        "gcf",
+        "huawei",
+        "ironfunctions",
+        "openfaas",
+        "openwhisk",
+        "tencent",
+    }
     assert modules == covered

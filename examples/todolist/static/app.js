@@ -102,7 +102,7 @@
   }
 
   async function api(method, path, payload) {
-    const headers = { Accept: "application/json, application/problem+json" };
+    const headers = { Accept: "application/json, application/problem+json", "X-Todo-Tab": TAB };
     if (state.token) headers.Authorization = `Bearer ${state.token}`;
     const init = { method, headers, cache: "no-store" };
     if (payload !== undefined) {
@@ -115,6 +115,7 @@
     } catch (error) {
       throw new ApiError(0, "Could not reach the server. Check the connection and try again.");
     }
+    if (response.headers.get("X-Todo-Live") === "on") listen();
     let data = null;
     const text = await response.text().catch(() => "");
     if (text) {
@@ -191,6 +192,40 @@
     el.session.hidden = false;
     el.login.hidden = true;
     el.todos.hidden = false;
+  }
+
+  // -- live changes: news of this user's changes made elsewhere (another tab) ------------
+  //
+  // Where the function stands behind a WebSocket API (API Gateway's, or faasify local's)
+  // and says so (X-Todo-Live: on), a socket to live?token=... hears {"changed": ...} when
+  // a todo changes in another tab, and the list reloads. This tab names itself (X-Todo-Tab)
+  // so that it is not told of its own changes. Elsewhere the page works as before.
+
+  const TAB = Math.random().toString(36).slice(2, 12);
+  let live = null;
+
+  function listen() {
+    if (live || !state.token || !("WebSocket" in window)) return;
+    const query = `token=${encodeURIComponent(state.token)}&tab=${TAB}`;
+    const url = new URL(`live?${query}`, location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(url);
+    live = socket;
+    socket.addEventListener("open", () => {
+      document.body.dataset.live = "on";
+    });
+    socket.addEventListener("message", () => {
+      if (state.token) loadFirstPage().catch(() => {});
+    });
+    socket.addEventListener("close", () => {
+      if (live === socket) live = null;
+      delete document.body.dataset.live;
+    });
+  }
+
+  function stopListening() {
+    if (live) live.close();
+    live = null;
   }
 
   function renderList() {
@@ -295,6 +330,7 @@
   }
 
   function signOut(reason) {
+    stopListening();
     localStorage.removeItem(TOKEN_KEY);
     localStorage.removeItem(USER_KEY);
     state.token = null;

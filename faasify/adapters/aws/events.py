@@ -198,7 +198,120 @@ def build_event(
             event["queryStringParameters"] = dict(raw_query)
         return event
 
+    if event_format in ("vpc-lattice-v1", "vpc-lattice-v2"):
+        return _lattice_event(
+            event_format == "vpc-lattice-v2",
+            method,
+            path,
+            query_pairs,
+            lower,
+            body,
+            host,
+            source_ip,
+            binary,
+        )
+
+    if event_format in ("cloudfront-viewer-request", "cloudfront-origin-request"):
+        return _edge_event(event_format, method, path, query, headers, body, host, source_ip)
+
     raise ConfigurationError(f"unknown event format {event_format!r}; one of {EVENT_FORMATS}")
+
+
+def _lattice_event(
+    v2: bool,
+    method: str,
+    path: str,
+    query_pairs: list[tuple[str, str]],
+    lower: list[tuple[str, str]],
+    body: bytes,
+    host: str | None,
+    source_ip: str,
+    binary: bool | None,
+) -> dict[str, Any]:
+    """A VPC Lattice event: 2.0 keeps every value in lists, 1.0 joins headers
+    with ``", "`` and keeps a query key's last value."""
+    domain = host or "todo-service-0123456789abcdef0.7d67968.vpc-lattice-svcs.us-east-1.on.aws"
+    grouped = _group(lower)
+    grouped.setdefault("host", [domain])
+    grouped.setdefault("x-forwarded-for", [source_ip])
+    body_text, is_base64 = _body(body, binary)
+    if not v2:
+        event: dict[str, Any] = {
+            "raw_path": path,
+            "method": method,
+            "headers": {n: ", ".join(vs) for n, vs in grouped.items()},
+            "query_string_parameters": dict(query_pairs),
+            "body": body_text or "",
+            "is_base64_encoded": is_base64,
+        }
+        return event
+    arn = "arn:aws:vpc-lattice:us-east-1:123456789012"
+    return {
+        "version": "2.0",
+        "path": path,
+        "method": method,
+        "headers": grouped,
+        "queryStringParameters": _group(query_pairs),
+        "body": body_text or "",
+        "isBase64Encoded": is_base64,
+        "requestContext": {
+            "serviceNetworkArn": f"{arn}:servicenetwork/sn-0bf3f2882e9cc805a",
+            "serviceArn": f"{arn}:service/svc-0a40eebed65f8d69c",
+            "targetGroupArn": f"{arn}:targetgroup/tg-6d0ecf831eec9f09",
+            "identity": {
+                "sourceVpcArn": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0b8276c84697e7339",
+            },
+            "region": "us-east-1",
+            "timeEpoch": str(int(time.time() * 1_000_000)),
+        },
+    }
+
+
+def _edge_event(
+    event_format: str,
+    method: str,
+    path: str,
+    query: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    host: str | None,
+    source_ip: str,
+) -> dict[str, Any]:
+    """A Lambda@Edge request event, with the trigger's *include body* option on."""
+    domain = host or "d111111abcdef8.cloudfront.net"
+    lines: dict[str, list[dict[str, str]]] = {}
+    for name, value in headers:
+        lines.setdefault(name.lower(), []).append({"key": name, "value": value})
+    lines.setdefault("host", [{"key": "Host", "value": domain}])
+    request: dict[str, Any] = {
+        "clientIp": source_ip,
+        "headers": lines,
+        "method": method,
+        "querystring": query,
+        "uri": path,
+    }
+    if body:
+        request["body"] = {
+            "inputTruncated": False,
+            "action": "read-only",
+            "encoding": "base64",
+            "data": base64.b64encode(body).decode("ascii"),
+        }
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionDomainName": "d111111abcdef8.cloudfront.net",
+                        "distributionId": "EDFDVBD6EXAMPLE",
+                        "eventType": event_format.removeprefix("cloudfront-"),
+                        "requestId": base64.b64encode(uuid.uuid4().bytes * 2).decode("ascii"),
+                    },
+                    "request": request,
+                }
+            }
+        ]
+    }
 
 
 @dataclass
@@ -223,6 +336,8 @@ class HTTPResult:
 
 def read_result(result: dict[str, Any]) -> HTTPResult:
     """The HTTP response a platform would send for a handler's ``result``."""
+    if "statusCode" not in result and "status" in result:
+        return _read_edge_result(result)
     headers: list[tuple[str, str]] = []
     multi = result.get("multiValueHeaders") or {}
     for name, values in multi.items():
@@ -234,6 +349,21 @@ def read_result(result: dict[str, Any]) -> HTTPResult:
     body = result.get("body") or ""
     data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
     return HTTPResult(int(result["statusCode"]), headers, data)
+
+
+def _read_edge_result(result: dict[str, Any]) -> HTTPResult:
+    """A Lambda@Edge generated response: ``status`` as a string, header lists."""
+    headers = [
+        (line.get("key") or name, line["value"])
+        for name, lines in (result.get("headers") or {}).items()
+        for line in lines
+    ]
+    body = result.get("body") or ""
+    if result.get("bodyEncoding") == "base64":
+        data = base64.b64decode(body)
+    else:
+        data = body.encode("utf-8")
+    return HTTPResult(int(result["status"]), headers, data)
 
 
 def quote_path(path: str) -> str:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import asyncio
 
     from faasify.adapters.aws.records import RecordSource, Routes
+    from faasify.adapters.aws.websocket.connections import Connections
+    from faasify.adapters.aws.websocket.cycle import WebSocketRoute
     from faasify.core.types import ASGIApp, WSGIApp
 
 __all__ = ["LambdaHandler", "asgi", "handler", "wsgi"]
@@ -84,6 +86,7 @@ class LambdaHandler(RequestLoop):
         self.kind = self._app.kind
         self._is_warmup = is_warmup
         self._routes: Routes | None = None  # created by the first on_* registration
+        self._websocket: WebSocketRoute | None = None  # created by the first WebSocket event
 
     @property
     def hosted(self) -> HostedApp:
@@ -116,6 +119,12 @@ class LambdaHandler(RequestLoop):
             self.invocations += 1
             cold, self._cold = self._cold, False
             return {"warmup": True, "cold_start": cold}
+        from faasify.adapters.aws.websocket.events import is_websocket_event
+
+        if is_websocket_event(event):
+            self.invocations += 1
+            self._cold = False
+            return (self._websocket or self.websockets())(event, context)
         from faasify.adapters.aws.records import record_source
 
         source = record_source(event)
@@ -134,12 +143,35 @@ class LambdaHandler(RequestLoop):
         hint = (
             f"; register a function with @lambda_handler.on_{source}"
             if source is not None
-            else " (API Gateway REST or HTTP API, Function URL, ALB)"
+            else " (API Gateway REST, HTTP or WebSocket API, Function URL, ALB, VPC Lattice, "
+            "Lambda@Edge)"
         )
         raise UnsupportedEventError(
             f"faasify received {shape}, which is not an HTTP event and has no route{hint}",
             shape=shape,
         )
+
+    def websockets(
+        self,
+        *,
+        path: str = "/",
+        endpoint: str | None = None,
+        connections: Connections | None = None,
+    ) -> WebSocketRoute:
+        """Set how API Gateway WebSocket events reach the app, and return the route.
+
+        ``path`` is the app's websocket route (``"/ws"``: the scope's path);
+        ``endpoint`` the ``@connections`` base URL (default: each event's
+        ``https://{domainName}/{stage}``); ``connections`` a client of your own.
+        Without a call, WebSocket events reach ``"/"`` with the default client.
+        See :mod:`faasify.adapters.aws.websocket`.
+        """
+        from faasify.adapters.aws.websocket.cycle import WebSocketRoute
+
+        self._websocket = WebSocketRoute(
+            self.hosted, path=path, endpoint=endpoint, connections=connections
+        )
+        return self._websocket
 
     # -- routes for non-HTTP events (see faasify.adapters.aws.records) -------------
 

@@ -9,6 +9,10 @@ fixtures, log lines and the command line.
 | ``function-url`` | Lambda function URL (the 2.0 shape, its own domain) |
 | ``alb`` | Application Load Balancer target group |
 | ``alb-multi-value`` | the same with multi-value headers turned on |
+| ``vpc-lattice-v1`` | Amazon VPC Lattice target group, event structure version 1.0 |
+| ``vpc-lattice-v2`` | Amazon VPC Lattice target group, event structure version 2.0 |
+| ``cloudfront-viewer-request`` | CloudFront Lambda@Edge, viewer-request trigger |
+| ``cloudfront-origin-request`` | CloudFront Lambda@Edge, origin-request trigger |
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from typing import Literal, TypeAlias
 __all__ = ["SHAPES", "SHAPE_DESCRIPTIONS", "Shape"]
 
 Shape: TypeAlias = Literal[
-    "rest-v1", "http-api-v1", "http-api-v2", "function-url", "alb", "alb-multi-value"
+    "rest-v1",
+    "http-api-v1",
+    "http-api-v2",
+    "function-url",
+    "alb",
+    "alb-multi-value",
+    "vpc-lattice-v1",
+    "vpc-lattice-v2",
+    "cloudfront-viewer-request",
+    "cloudfront-origin-request",
 ]
 
 #: Every shape, in the order the docs list them.
@@ -29,6 +42,10 @@ SHAPES: tuple[Shape, ...] = (
     "rest-v1",
     "alb",
     "alb-multi-value",
+    "vpc-lattice-v2",
+    "vpc-lattice-v1",
+    "cloudfront-viewer-request",
+    "cloudfront-origin-request",
 )
 
 SHAPE_DESCRIPTIONS: dict[Shape, str] = {
@@ -38,4 +55,8 @@ SHAPE_DESCRIPTIONS: dict[Shape, str] = {
     "rest-v1": "API Gateway REST API (Lambda proxy integration)",
     "alb": "Application Load Balancer",
     "alb-multi-value": "Application Load Balancer with multi-value headers",
+    "vpc-lattice-v2": "Amazon VPC Lattice, event structure version 2.0",
+    "vpc-lattice-v1": "Amazon VPC Lattice, event structure version 1.0",
+    "cloudfront-viewer-request": "CloudFront Lambda@Edge, viewer request",
+    "cloudfront-origin-request": "CloudFront Lambda@Edge, origin request",
 }

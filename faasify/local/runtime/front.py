@@ -28,6 +28,7 @@ from faasify.local.events import EventFormat, build_event, read_result
 from faasify.local.runtime.request_log import LogFormat, log_request
 from faasify.local.runtime.scaler import InvokeOutcome, Scaler
 from faasify.local.runtime.streaming import StreamEnded
+from faasify.local.runtime.websocket import WebSocketApi
 
 __all__ = ["METRICS_PATH", "create_app"]
 
@@ -167,9 +168,12 @@ def create_app(
         finally:
             await scaler.close()
 
+    # A WebSocket to any path is a WebSocket API's connection (see .websocket).
+    websockets = WebSocketApi(scaler, log_format=log_format)
     return Starlette(
         routes=[
             Route(METRICS_PATH, metrics),
+            *websockets.routes(),
             Route("/{path:path}", invoke, methods=_METHODS),
         ],
         lifespan=lifespan,

@@ -150,10 +150,12 @@ def check(
     cookie_map: dict[str, str],
     body: bytes,
 ) -> None:
-    single_value = event_format == "alb"
     header_pairs = [(n, v.replace(",", "")) for n, v in header_pairs]
-    if single_value:
+    if event_format in ("alb", "vpc-lattice-v1"):
+        # Single-value maps keep a query key's last value; ALB keeps a
+        # header's last value too (Lattice 1.0 joins them with commas).
         query = _last_wins(query)
+    if event_format == "alb":
         header_pairs = _last_wins(header_pairs)
     wire_query = urlencode(query, quote_via=quote)
     cookie_header = [("cookie", "; ".join(f"{k}={v}" for k, v in cookie_map.items()))]

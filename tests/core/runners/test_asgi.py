@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from faasify import AppProtocolError, asgi
-from faasify.adapters.aws.events import EVENT_FORMATS, build_event
+from faasify.adapters.aws.events import EVENT_FORMATS, build_event, read_result
 from faasify.core import AppOptions, HostedApp, Request
 from faasify.core.runners.asgi import ASGIRunner
 
@@ -112,7 +112,8 @@ def test_app_returning_no_response_gives_500(event_format: str) -> None:
         return None
 
     h = asgi(silent, lifespan="off")
-    assert h(build_event(event_format, "GET", "/"), None)["statusCode"] == 500  # type: ignore[arg-type]
+    result = h(build_event(event_format, "GET", "/"), None)  # type: ignore[arg-type]
+    assert read_result(result).status == 500
 
 
 def test_streamed_response_is_buffered_whole() -> None:

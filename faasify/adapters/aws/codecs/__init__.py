@@ -30,12 +30,17 @@ class AwsCodecs:
     """
 
     __slots__ = (
+        "_edge_origin_request",
+        "_edge_viewer_request",
+        "_lattice_v1",
+        "_lattice_v2",
         "alb",
         "alb_multi_value",
         "function_url",
         "http_api_v1",
         "http_api_v1_single",
         "http_api_v2",
+        "options",
         "rest",
         "rest_single",
     )
@@ -49,6 +54,50 @@ class AwsCodecs:
         self.function_url = ApiGatewayV2(options, function_url=True)
         self.alb = ApplicationLoadBalancer(options, multi_value=False)
         self.alb_multi_value = ApplicationLoadBalancer(options, multi_value=True)
+        self.options = options
+        # The shapes detection reaches last are built (and their modules
+        # imported) by the first event of theirs: a function behind API Gateway
+        # never pays for VPC Lattice or Lambda@Edge.
+        self._lattice_v1: AwsCodec | None = None
+        self._lattice_v2: AwsCodec | None = None
+        self._edge_viewer_request: AwsCodec | None = None
+        self._edge_origin_request: AwsCodec | None = None
+
+    @property
+    def lattice_v1(self) -> AwsCodec:
+        return self._lattice_v1 or self._rare("lattice_v1")
+
+    @property
+    def lattice_v2(self) -> AwsCodec:
+        return self._lattice_v2 or self._rare("lattice_v2")
+
+    @property
+    def edge_viewer_request(self) -> AwsCodec:
+        return self._edge_viewer_request or self._rare("edge_viewer_request")
+
+    @property
+    def edge_origin_request(self) -> AwsCodec:
+        return self._edge_origin_request or self._rare("edge_origin_request")
+
+    def _rare(self, name: str) -> AwsCodec:
+        """The codec of a shape detection reaches last, built on first use."""
+        options = self.options
+        codec: AwsCodec
+        if name == "lattice_v1":
+            from faasify.adapters.aws.codecs.lattice_v1 import VpcLatticeV1
+
+            codec = VpcLatticeV1(options)
+        elif name == "lattice_v2":
+            from faasify.adapters.aws.codecs.lattice_v2 import VpcLatticeV2
+
+            codec = VpcLatticeV2(options)
+        else:
+            from faasify.adapters.aws.codecs.cloudfront import CloudFrontRequest
+
+            kind = "origin-request" if name == "edge_origin_request" else "viewer-request"
+            codec = CloudFrontRequest(options, event_type=kind)
+        setattr(self, "_" + name, codec)
+        return codec
 
     def detect(self, event: Any) -> AwsCodec | None:
         """The codec for ``event``'s shape, or ``None`` if it is not an HTTP event."""
@@ -60,13 +109,16 @@ class AwsCodecs:
             # context (or with a null one): the method and path still say it all.
             if ctx is None and "httpMethod" in event and "path" in event:
                 return self._v1(event)
-            return None
+            return self._detect_without_context(event)
         if event.get("version") == "2.0" and ("http" in ctx or "rawPath" in event):
             domain = ctx.get("domainName")
             if type(domain) is str and ".lambda-url." in domain:
                 return self.function_url
             return self.http_api_v2
         if "httpMethod" not in event:
+            # Past every shape above: what costs them nothing.
+            if "serviceNetworkArn" in ctx and "method" in event:
+                return self._lattice_v2 or self._rare("lattice_v2")
             return None
         if "elb" in ctx:
             return self.alb_multi_value if "multiValueHeaders" in event else self.alb
@@ -77,6 +129,23 @@ class AwsCodecs:
         if event.get("version") == "1.0":
             return self.http_api_v1 if multi else self.http_api_v1_single
         return self.rest if multi else self.rest_single
+
+    def _detect_without_context(self, event: dict[str, Any]) -> AwsCodec | None:
+        """The shapes without a ``requestContext``: VPC Lattice 1.0, Lambda@Edge."""
+        if "raw_path" in event and "method" in event:
+            return self._lattice_v1 or self._rare("lattice_v1")
+        records = event.get("Records")
+        if type(records) is list and len(records) == 1:
+            first = records[0]
+            cf = first.get("cf") if type(first) is dict else None
+            if type(cf) is dict and "request" in cf and "response" not in cf:
+                config = cf.get("config")
+                kind = config.get("eventType") if type(config) is dict else None
+                if kind == "origin-request":
+                    return self._edge_origin_request or self._rare("edge_origin_request")
+                if kind == "viewer-request":
+                    return self._edge_viewer_request or self._rare("edge_viewer_request")
+        return None
 
 
 def is_warmup_event(event: Any) -> bool:
