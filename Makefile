@@ -49,6 +49,7 @@ bench: $(STAMP) setup  ## adapter overhead against the peers, in instructions th
 	mkdir -p .benchmarks
 	$(BIN)/python -m benchmarks.instructions --json .benchmarks/instructions.json
 	$(BIN)/python -m benchmarks.cold_instructions --json .benchmarks/cold.json
+	$(BIN)/python -m benchmarks.db_instructions --json .benchmarks/db.json
 	$(BIN)/python -m benchmarks.instruction_report .benchmarks/instructions.json .benchmarks/cold.json
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-json=.benchmarks/adapters.json -q
 	$(BIN)/python -m benchmarks.report .benchmarks/adapters.json docs/benchmarks-table.md
