@@ -566,8 +566,15 @@ def _attribute(passes: int, samples: int) -> None:
     dsn = plain_dsn()
     conn = run(asyncpg.connect(dsn))
     plain = run(asyncpg.create_pool(dsn, min_size=1, max_size=1))
-    lean_options = {"reset": _rollback_if_needed, "max_inactive_connection_lifetime": 0}
-    lean = run(asyncpg.create_pool(dsn, min_size=1, max_size=1, **lean_options))
+    lean = run(
+        asyncpg.create_pool(
+            dsn,
+            min_size=1,
+            max_size=1,
+            reset=_rollback_if_needed,
+            max_inactive_connection_lifetime=0,
+        )
+    )
     db = PostgresPool(dsn)
     lock = asyncio.Lock()
 

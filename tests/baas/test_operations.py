@@ -99,7 +99,7 @@ def test_without_the_option_prepared_statements_break_behind_pgbouncer(pg_url: s
 def test_pooler_must_be_a_known_one() -> None:
     table = todos_table("todos_x")
     with pytest.raises(ValueError, match="pooler"):
-        make_service("postgresql://db/app", table, pooler="pgpool")  # type: ignore[arg-type]
+        make_service("postgresql://db/app", table, pooler="pgpool")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -27,7 +27,7 @@ def _function(
 ) -> Any:
     from examples.todolist import fastapi_app
 
-    settings = Settings(stage="stateful", secret=SECRET, database_url="sqlite://")  # type: ignore[arg-type]
+    settings = Settings(stage="stateful", secret=SECRET, database_url="sqlite://")
     monkeypatch.setattr(LiveChanges, "from_env", classmethod(lambda cls: live))
     app = fastapi_app.create_app(settings)
     entry = faasify.handler(app, handle_signals=False)

@@ -257,7 +257,8 @@ class API:
     def stage(self) -> str | None:
         answer = self.client.get("api/currentUser")
         answer.raise_for_status()
-        return answer.headers.get("X-Todo-Stage") or answer.json()["data"].get("stage")
+        stage: str | None = answer.headers.get("X-Todo-Stage") or answer.json()["data"].get("stage")
+        return stage
 
 
 @dataclass
