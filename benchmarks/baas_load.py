@@ -33,7 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.pgbouncer import pgbouncer_binary, running_pgbouncer
+from tests.support.pgbouncer import pgbouncer_binary, running_pgbouncer
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

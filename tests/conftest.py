@@ -19,7 +19,7 @@ from typing import Any
 import pluggy
 import pytest
 
-from tests.servers import Servers
+from tests.support.servers import Servers
 
 EVENTS = Path(__file__).parent / "events"
 SERVER_MARKERS = ("postgres", "redis", "browser")

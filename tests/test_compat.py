@@ -18,8 +18,8 @@ import pytest
 
 from faasify.compat import Mangum, make_lambda_handler
 from faasify.local.events import read_result
-from tests.apps import BINARY, flask_app, starlette_app
 from tests.conftest import load_event
+from tests.support.apps import BINARY, flask_app, starlette_app
 
 
 def _custom_domain(event: dict[str, Any], path: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pytest
 from faasify.adapters.aws.events import build_event, read_result
 from faasify.adapters.aws.websocket import build_websocket_event
 from faasify.local.platform_events import build_platform_event, read_platform_result
-from tests.adapters.aws.websocket.apps import RecordingConnections
+from tests.support.websocket.apps import RecordingConnections
 
 PLATFORMS = Path(__file__).resolve().parents[2] / "docs" / "platforms"
 

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from faasify.baas.breaker import CircuitBreaker, CircuitOpen
-from tests.baas.support import execute
 from tests.baas.test_service import ALICE, make_service, todos_table
+from tests.support.baas.shared import execute
 
 
 class Clock:

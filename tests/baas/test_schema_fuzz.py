@@ -31,7 +31,7 @@ from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks
 
-from tests.baas.support import CREATED_KEY_TABLES, drop_tables
+from tests.support.baas.shared import CREATED_KEY_TABLES, drop_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = f"fuzz-key-{uuid.uuid4().hex}"
@@ -65,7 +65,14 @@ def live_service(request: pytest.FixtureRequest) -> Iterator[str]:
         CREATED_KEY_TABLES.append((url, f"{table}_keys"))
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tests.baas.fuzz_service:app", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.support.baas.fuzz_service:app",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env={
             **os.environ,

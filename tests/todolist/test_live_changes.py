@@ -18,7 +18,7 @@ from examples.todolist.live import LiveChanges
 from examples.todolist.settings import Settings
 from faasify.adapters.aws.events import build_event, read_result
 from faasify.adapters.aws.websocket import build_websocket_event
-from tests.adapters.aws.websocket.apps import RecordingConnections
+from tests.support.websocket.apps import RecordingConnections
 from tests.todolist.conftest import SECRET
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from faasify import LambdaHandler, handler
 from faasify.adapters.aws.events import EVENT_FORMATS, build_event, read_result
-from tests.apps import BINARY, FRAMEWORKS
+from tests.support.apps import BINARY, FRAMEWORKS
 
 _handlers: dict[tuple[str, tuple[tuple[str, Any], ...]], LambdaHandler] = {}
 

@@ -13,8 +13,8 @@ from faasify import UnsupportedEventError, handler
 from faasify.adapters.aws.codecs import AwsCodecs, CodecOptions
 from faasify.adapters.aws.events import read_result
 from faasify.core.body import TextTypes
-from tests.apps import flask_app, starlette_app
 from tests.conftest import load_event
+from tests.support.apps import flask_app, starlette_app
 
 CODECS = AwsCodecs(CodecOptions(text_types=TextTypes()))
 detect_source = CODECS.detect

@@ -20,7 +20,7 @@ from faasify import (
 )
 from faasify.adapters.aws.events import build_event, read_result
 from faasify.core import detect_app_kind
-from tests.apps import flask_app, starlette_app
+from tests.support.apps import flask_app, starlette_app
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,7 @@ def test_fastapi_and_django_are_detected() -> None:
     from django.core.handlers.asgi import ASGIHandler
     from fastapi import FastAPI
 
-    from tests.apps import django_app
+    from tests.support.apps import django_app
 
     assert detect_app_kind(FastAPI()) == "asgi"
     assert detect_app_kind(django_app()) == "wsgi"
