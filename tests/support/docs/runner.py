@@ -1,6 +1,6 @@
 """Running one docs block: the machinery behind tests/docs/test_*blocks.py.
 
-See :mod:`tests.docs.blocks` for the markers a page uses and :mod:`tests.docs.shell`
+See :mod:`tests.support.docs.blocks` for the markers a page uses and :mod:`tests.support.docs.shell`
 for how shell blocks run. Blocks of pages being rewritten elsewhere that fail today
 are listed in ``KNOWN_BROKEN`` as strict expected failures: the day one runs, its
 entry must go.
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.docs import shell, static
-from tests.docs.apps import HELLO, hello_app
-from tests.docs.blocks import ROOT, Block, all_blocks, free_names
+from tests.support.docs import shell, static
+from tests.support.docs.apps import HELLO, hello_app
+from tests.support.docs.blocks import ROOT, Block, all_blocks, free_names
 
 BLOCKS = all_blocks()
 
