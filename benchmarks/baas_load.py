@@ -283,7 +283,7 @@ def _start_service(workers: int, pool_size: int) -> tuple[subprocess.Popen[bytes
             sys.executable,
             "-m",
             "uvicorn",
-            "benchmarks.baas_service:app",
+            "benchmarks.apps.baas_service:app",
             "--port",
             str(port),
             "--log-level",

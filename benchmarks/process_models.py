@@ -1,7 +1,7 @@
 """Resident vs per-request instances on the same app, through the local runtime.
 
 ``python -m benchmarks.process_models [--requests N] [--concurrency C]`` runs the
-list endpoint of ``benchmarks/local_todos_app.py`` behind ``faasify local``'s
+list endpoint of ``benchmarks/apps/local_todos_app.py`` behind ``faasify local``'s
 scaler in both process models and prints a Markdown table: median and p99
 latency as the client sees it, cold starts, and database connections opened per
 1,000 requests (PostgreSQL's own ``pg_stat_database.sessions`` counter).
@@ -54,7 +54,7 @@ def _sessions() -> int:
 
 async def _run(model: str, requests: int, concurrency: int) -> dict[str, float]:
     scaler = Scaler(
-        "benchmarks.local_todos_app:lambda_handler",
+        "benchmarks.apps.local_todos_app:lambda_handler",
         process_model=model,  # type: ignore[arg-type]
         max_instances=concurrency,
         idle_timeout=300,
