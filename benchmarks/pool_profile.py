@@ -314,11 +314,11 @@ def _attribute_sqlalchemy(passes: int, samples: int) -> None:
         raw.close()
         for engine in engines.values():
             engine.dispose()
-        sync_pool.dispose()
+        sync_pool.close()
         run(araw.close())
         for aengine in aengines.values():
             run(aengine.dispose())
-        run(async_pool.dispose())
+        run(async_pool.close())
 
 
 def main(argv: list[str] | None = None) -> int:
