@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from faasify.adapters.aws.events import build_event
-from faasify.local.runtime import Scaler
+from faasify.local.runtime import ProcessModel, Scaler
 
 ROOT = str(Path(__file__).resolve().parents[1])
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -52,10 +52,10 @@ def _sessions() -> int:
     return int(row[0]) - 1  # not counting this very session
 
 
-async def _run(model: str, requests: int, concurrency: int) -> dict[str, float]:
+async def _run(model: ProcessModel, requests: int, concurrency: int) -> dict[str, float]:
     scaler = Scaler(
         "benchmarks.apps.local_todos_app:lambda_handler",
-        process_model=model,  # type: ignore[arg-type]
+        process_model=model,
         max_instances=concurrency,
         idle_timeout=300,
         cwd=ROOT,

@@ -86,7 +86,8 @@ def _workdir(block: Block, tmp_path: Path) -> Path:
     if not titled and block.title is None:
         return ROOT
     for earlier in titled:
-        (tmp_path / earlier.title).write_text(earlier.code, encoding="utf-8")  # type: ignore[operator]
+        assert earlier.title is not None  # the blocks were picked for having one
+        (tmp_path / earlier.title).write_text(earlier.code, encoding="utf-8")
     return tmp_path
 
 
