@@ -51,7 +51,7 @@ bench: $(STAMP) setup  ## adapter overhead against the peers, in instructions th
 	$(BIN)/python -m benchmarks.cold_instructions --json .benchmarks/cold.json
 	$(BIN)/python -m benchmarks.db_instructions --json .benchmarks/db.json
 	$(BIN)/python -m benchmarks.instruction_report .benchmarks/instructions.json .benchmarks/cold.json
-	$(BIN)/pytest benchmarks --benchmark-only --benchmark-json=.benchmarks/adapters.json -q
+	$(BIN)/pytest benchmarks/suites --benchmark-only --benchmark-json=.benchmarks/adapters.json -q
 	$(BIN)/python -m benchmarks.report .benchmarks/adapters.json docs/benchmarks-table.md
 
 docs: $(STAMP)  ## the documentation site, built with --strict into site/

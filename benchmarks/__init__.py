@@ -1,5 +1,6 @@
-"""Adapter overhead benchmarks: faasify against its peers and against the bare app call.
+"""Benchmarks: faasify against its peers, against the bare app call, and under load.
 
-A package (rather than loose test files) so that ``python -m benchmarks.report``
-and ``python -m benchmarks.import_time`` run from the project root.
+The scripts here run from the project root as ``python -m benchmarks.<name>``;
+``apps/`` holds what they time (apps, requests, candidates) and ``suites/`` the
+pytest-benchmark suites that ``make bench`` runs.
 """

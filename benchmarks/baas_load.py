@@ -33,7 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.pgbouncer import pgbouncer_binary, running_pgbouncer
+from tests.support.pgbouncer import pgbouncer_binary, running_pgbouncer
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -283,7 +283,7 @@ def _start_service(workers: int, pool_size: int) -> tuple[subprocess.Popen[bytes
             sys.executable,
             "-m",
             "uvicorn",
-            "benchmarks.baas_service:app",
+            "benchmarks.apps.baas_service:app",
             "--port",
             str(port),
             "--log-level",
@@ -350,7 +350,7 @@ def main() -> None:
     args = parser.parse_args()
     asyncio.run(_prepare(recreate=True))
     service, base_url = _start_service(args.service_workers, args.pool_size)
-    rows = []
+    rows: list[tuple[int, str, dict[str, Any]]] = []
     with contextlib.ExitStack() as stack:
         bouncer_dsn = (
             stack.enter_context(running_pgbouncer(pool_size=args.pool_size))
@@ -420,13 +420,13 @@ def main() -> None:
     print("|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for n, name, r in rows:
         same = {other: result["ops"] for m, other, result in rows if m == n}
-        direct = next((ops for other, ops in same.items() if other.startswith("direct")), 0)
-        bouncer = next((ops for other, ops in same.items() if other.startswith("PgBouncer")), 0)
+        direct_ops = next((ops for other, ops in same.items() if other.startswith("direct")), 0)
+        bouncer_ops = next((ops for other, ops in same.items() if other.startswith("PgBouncer")), 0)
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items())) or "none"
         cpu = f"{r['cpu_ms_per_op']:.2f}" if "cpu_ms_per_op" in r else ""
         print(
-            f"| {n} | {name} | {r['ops']:.0f} | {_ratio(r['ops'], direct)} "
-            f"| {_ratio(r['ops'], bouncer)} | {r['p50']:.1f} | {r['p99']:.1f} | {errors} "
+            f"| {n} | {name} | {r['ops']:.0f} | {_ratio(r['ops'], direct_ops)} "
+            f"| {_ratio(r['ops'], bouncer_ops)} | {r['p50']:.1f} | {r['p99']:.1f} | {errors} "
             f"| {r['peak']} | {r['before']} | {cpu} |"
         )
 

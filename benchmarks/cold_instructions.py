@@ -39,7 +39,7 @@ _SCRIPT = """
 import ctypes
 marks = ctypes.CDLL({marks!r})
 marks.marks_dump.argtypes = [ctypes.c_char_p]
-from benchmarks.apps import APP_FACTORIES
+from benchmarks.apps.frameworks import APP_FACTORIES
 app = APP_FACTORIES[{app!r}][0]()
 marks.marks_zero()
 {build}
@@ -51,7 +51,7 @@ def measure(apps: Sequence[str] = ("starlette", "fastapi", "flask")) -> dict[str
     """``app -> candidate -> instructions`` for importing the adapter and building a handler."""
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
-    from benchmarks.apps import APP_FACTORIES
+    from benchmarks.apps.frameworks import APP_FACTORIES
 
     found: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="faasify-cold-") as tmp:

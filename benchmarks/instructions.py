@@ -88,7 +88,7 @@ class Count:
 
 def _workloads(method: str, shapes: Sequence[str]) -> dict[str, Any]:
     """The suite's workload for ``method``, with a cookie, as an event of each shape."""
-    from benchmarks.workload import SOURCE_IP, WORKLOADS
+    from benchmarks.apps.workload import SOURCE_IP, WORKLOADS
     from faasify.adapters.aws.events import build_event
 
     base = WORKLOADS[method]
@@ -117,8 +117,8 @@ def _check(prepared: Any, expected: Any) -> None:
 
 
 def _inner(plan_path: str, manifest_path: str) -> None:
-    from benchmarks.apps import APP_FACTORIES
-    from benchmarks.candidates import CANDIDATES as PREPARERS
+    from benchmarks.apps.candidates import CANDIDATES as PREPARERS
+    from benchmarks.apps.frameworks import APP_FACTORIES
 
     plan = json.loads(Path(plan_path).read_text())
     marks = ctypes.CDLL(plan["marks"])

@@ -1,7 +1,7 @@
 """Resident vs per-request instances on the same app, through the local runtime.
 
 ``python -m benchmarks.process_models [--requests N] [--concurrency C]`` runs the
-list endpoint of ``benchmarks/local_todos_app.py`` behind ``faasify local``'s
+list endpoint of ``benchmarks/apps/local_todos_app.py`` behind ``faasify local``'s
 scaler in both process models and prints a Markdown table: median and p99
 latency as the client sees it, cold starts, and database connections opened per
 1,000 requests (PostgreSQL's own ``pg_stat_database.sessions`` counter).
@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from faasify.adapters.aws.events import build_event
-from faasify.local.runtime import Scaler
+from faasify.local.runtime import ProcessModel, Scaler
 
 ROOT = str(Path(__file__).resolve().parents[1])
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -52,10 +52,10 @@ def _sessions() -> int:
     return int(row[0]) - 1  # not counting this very session
 
 
-async def _run(model: str, requests: int, concurrency: int) -> dict[str, float]:
+async def _run(model: ProcessModel, requests: int, concurrency: int) -> dict[str, float]:
     scaler = Scaler(
-        "benchmarks.local_todos_app:lambda_handler",
-        process_model=model,  # type: ignore[arg-type]
+        "benchmarks.apps.local_todos_app:lambda_handler",
+        process_model=model,
         max_instances=concurrency,
         idle_timeout=300,
         cwd=ROOT,

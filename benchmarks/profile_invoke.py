@@ -29,9 +29,9 @@ import timeit
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from benchmarks.apps import APP_FACTORIES
-from benchmarks.candidates import CANDIDATES, CONTEXT
-from benchmarks.workload import WORKLOADS
+from benchmarks.apps.candidates import CANDIDATES, CONTEXT
+from benchmarks.apps.frameworks import APP_FACTORIES
+from benchmarks.apps.workload import WORKLOADS
 from faasify import handler
 
 #: timeit's loop: invokes per repeat, and repeats (the smoke test asks for fewer).

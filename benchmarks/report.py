@@ -206,7 +206,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         f"{machine.get('python_version', platform.python_version())}"
     )
     # The pool groups time with ``pedantic`` and describe their own timing.
-    settings = next(
+    settings: dict[str, Any] = next(
         (
             b.get("options", {})
             for b in data["benchmarks"]

@@ -35,7 +35,7 @@ import uvicorn
 
 import faasify
 from examples.todolist.service import build_service
-from examples.todolist.settings import STAGES, Settings
+from examples.todolist.settings import STAGES, Settings, Stage
 from faasify.adapters.aws.events import build_event, read_result
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -89,19 +89,20 @@ class ServiceThread:
 
 
 def _instance(framework: str, settings: Settings) -> tuple[Any, Callable[[], None]]:
-    if framework == "flask":
-        from examples.todolist.flask_app import create_app
-    else:
-        from examples.todolist.fastapi_app import create_app  # type: ignore[assignment]
-    app = create_app(settings)
+    if framework != "flask":
+        from examples.todolist import fastapi_app
+
+        asgi = faasify.handler(fastapi_app.create_app(settings), handle_signals=False)
+        return asgi, asgi.close  # the app's lifespan closes its store
+    from examples.todolist import flask_app
+    from examples.todolist.stores import run_sync
+
+    app = flask_app.create_app(settings)
     handler = faasify.handler(app, handle_signals=False)
 
     def close() -> None:
         handler.close()
-        if framework == "flask":
-            from examples.todolist.stores import run_sync
-
-            run_sync(app.extensions["todolist"].store.close())
+        run_sync(app.extensions["todolist"].store.close())
 
     return handler, close
 
@@ -115,9 +116,9 @@ def _invoke(handler: Any, method: str, path: str, token: str, body: Any = None) 
 
 
 def run_stage(
-    framework: str, stage: str, db: Database, instances: int, requests: int, service_pool: int
+    framework: str, stage: Stage, db: Database, instances: int, requests: int, service_pool: int
 ) -> dict[str, Any]:
-    settings = Settings(stage=stage, secret=SECRET, database_url=db.url)  # type: ignore[arg-type]
+    settings = Settings(stage=stage, secret=SECRET, database_url=db.url)
     service = ServiceThread(settings, service_pool) if stage == "baas" else None
     if service is not None:
         settings = settings.but(baas_url=service.url)

@@ -1,7 +1,7 @@
 """Time to first byte of a 5 MB response, streamed and buffered, as the client sees it.
 
 ``python -m benchmarks.ttfb [--mb 5] [--requests 10] [--json PATH]`` starts
-``faasify local`` twice on ``benchmarks/ttfb_app.py`` (a CSV export made as it is
+``faasify local`` twice on ``benchmarks/apps/ttfb_app.py`` (a CSV export made as it is
 sent), once per invoke mode (``--invoke-mode buffered`` and ``response-stream``,
 Function URL events both), and times requests from an HTTP client: the first
 body byte (TTFB) and the last. It prints a Markdown table and the ratio of the
@@ -44,7 +44,7 @@ def _start(mode: str, port: int) -> subprocess.Popen[str]:
             "-m",
             "faasify.cli",
             "local",
-            "benchmarks.ttfb_app:lambda_handler",
+            "benchmarks.apps.ttfb_app:lambda_handler",
             "--invoke-mode",
             mode,
             "--event-format",

@@ -58,7 +58,7 @@ if [ ${#missing[@]} -gt 0 ]; then
       "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null ||
       say "could not install ${missing[*]}"
-    # Only the pgbouncer binary is used (tests/pgbouncer.py runs its own); the
+    # Only the pgbouncer binary is used (tests/support/pgbouncer.py runs its own); the
     # service the package starts would hold port 6432 for nothing.
     if [[ " ${missing[*]} " == *" pgbouncer "* ]]; then
       "${as_root[@]}" service pgbouncer stop >/dev/null 2>&1 || true

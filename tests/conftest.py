@@ -16,9 +16,10 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
-from tests.servers import Servers
+from tests.support.servers import Servers
 
 EVENTS = Path(__file__).parent / "events"
 SERVER_MARKERS = ("postgres", "redis", "browser")
@@ -36,7 +37,9 @@ def _in_ci() -> bool:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     if report.skipped and _in_ci() and any(item.get_closest_marker(m) for m in SERVER_MARKERS):

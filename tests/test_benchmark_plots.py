@@ -28,7 +28,7 @@ def _bench(group: str, candidate: str, median: float, **extra: Any) -> dict[str,
     }
 
 
-ADAPTERS = {
+ADAPTERS: dict[str, Any] = {
     "machine_info": {"python_version": "3.11.7", "cpu": {"brand_raw": "Test CPU"}},
     "commit_info": {"id": "0123456789abcdef"},
     "datetime": "2026-11-30T12:00:00+00:00",

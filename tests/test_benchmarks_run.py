@@ -94,3 +94,35 @@ def test_instruction_counts_run_for_one_shape() -> None:
     floor, ratio = (cell.strip() for cell in row.split("|")[3:5])
     assert int(floor.replace(",", "")) > 100_000  # a Flask GET is hundreds of thousands
     assert 1.0 < float(ratio.rstrip("x")) < 2.0
+
+
+def test_the_suites_collect_from_their_folder() -> None:
+    """``make bench`` runs ``pytest benchmarks/suites``: every suite imports its apps."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "benchmarks/suites", "--collect-only", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    suites = {line.split("::", 1)[0] for line in completed.stdout.splitlines() if "::" in line}
+    assert suites == {
+        "benchmarks/suites/test_adapters.py",
+        "benchmarks/suites/test_import_time.py",
+        "benchmarks/suites/test_pools.py",
+    }
+
+
+def test_the_pool_profile_script_reads_its_candidates() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pool_profile", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "faasify+PostgresPool" in completed.stdout

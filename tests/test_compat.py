@@ -18,8 +18,8 @@ import pytest
 
 from faasify.compat import Mangum, make_lambda_handler
 from faasify.local.events import read_result
-from tests.apps import BINARY, flask_app, starlette_app
 from tests.conftest import load_event
+from tests.support.apps import BINARY, flask_app, starlette_app
 
 
 def _custom_domain(event: dict[str, Any], path: str) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def test_mangum_rejects_an_unknown_lifespan_mode() -> None:
 @pytest.mark.parametrize("base", ["api", "/api", "/api/"])
 def test_mangum_api_gateway_base_path_moves_into_the_root_path(base: str) -> None:
     h = Mangum(starlette_app(), api_gateway_base_path=base, handle_signals=False)
-    event = _custom_domain(load_event("apigw-rest-v1-post-base64"), "/api/echo/upload")
+    event = _custom_domain(load_event("rest-v1-post-base64"), "/api/echo/upload")
     result = read_result(h(event, None))
     seen = json.loads(result.body)
     assert result.status == 200
@@ -108,7 +108,7 @@ def test_mangum_api_gateway_base_path_moves_into_the_root_path(base: str) -> Non
 
 def test_mangum_default_base_path_is_none() -> None:
     h = Mangum(starlette_app(), handle_signals=False)
-    event = _custom_domain(load_event("apigw-rest-v1-post-base64"), "/echo/upload")
+    event = _custom_domain(load_event("rest-v1-post-base64"), "/echo/upload")
     seen = json.loads(read_result(h(event, None)).body)
     assert (seen["path"], seen["root_path"]) == ("/echo/upload", "")
 
@@ -174,7 +174,7 @@ def test_whole_media_types_are_taken_exactly_without_a_warning(value: str) -> No
     h.close()
 
 
-@pytest.mark.parametrize("fixture", ["apigw-rest-v1", "http-api-v2", "alb-multi-value", "alb"])
+@pytest.mark.parametrize("fixture", ["rest-v1", "http-api-v2", "alb-multi-value", "alb"])
 def test_mangum_exclude_headers_removes_them_from_every_response_shape(fixture: str) -> None:
     h = Mangum(
         starlette_app(), exclude_headers=["Content-Length", "set-cookie"], handle_signals=False
@@ -195,7 +195,7 @@ def test_mangum_custom_handlers_have_no_equivalent() -> None:
         Mangum(starlette_app(), custom_handlers=[object], handle_signals=False)
 
 
-@pytest.mark.parametrize("fixture", ["http-api-v2", "apigw-rest-v1", "alb"])
+@pytest.mark.parametrize("fixture", ["http-api-v2", "rest-v1", "alb"])
 def test_mangum_answers_as_mangum_does(fixture: str) -> None:
     """Same app, same event: status, body and content type agree with mangum's own."""
     mangum = pytest.importorskip("mangum")
@@ -214,7 +214,7 @@ def test_mangum_answers_as_mangum_does(fixture: str) -> None:
 # -- make_lambda_handler (apig-wsgi) ----------------------------------------------------
 
 
-@pytest.mark.parametrize("fixture", ["apigw-rest-v1", "http-api-v2", "alb"])
+@pytest.mark.parametrize("fixture", ["rest-v1", "http-api-v2", "alb"])
 def test_apig_wsgi_binary_bodies_go_as_base64(fixture: str) -> None:
     h = make_lambda_handler(flask_app(), binary_support=True, handle_signals=False)
     result = h(_at(load_event(fixture), "/binary"), None)
@@ -225,7 +225,7 @@ def test_apig_wsgi_binary_bodies_go_as_base64(fixture: str) -> None:
 def test_apig_wsgi_binary_support_false_warns_and_text_stays_text() -> None:
     with pytest.warns(UserWarning, match="binary_support=False"):
         h = make_lambda_handler(flask_app(), binary_support=False, handle_signals=False)
-    result = h(_at(load_event("apigw-rest-v1"), "/echo/x"), None)
+    result = h(_at(load_event("rest-v1"), "/echo/x"), None)
     assert result["isBase64Encoded"] is False
     assert json.loads(result["body"])["path"] == "/echo/x"
 
@@ -253,7 +253,7 @@ def test_apig_wsgi_environ_keys_are_there() -> None:
         start_response("204 No Content", [])
         return []
 
-    event = load_event("apigw-rest-v1")
+    event = load_event("rest-v1")
     context = object()
     h = make_lambda_handler(app, handle_signals=False)
     assert h.app is app  # the user's app, as with faasify.handler, not the key wrapper
@@ -264,7 +264,7 @@ def test_apig_wsgi_environ_keys_are_there() -> None:
     assert seen["faasify.event"] is event
 
 
-@pytest.mark.parametrize("fixture", ["apigw-rest-v1", "http-api-v2", "alb-multi-value"])
+@pytest.mark.parametrize("fixture", ["rest-v1", "http-api-v2", "alb-multi-value"])
 def test_apig_wsgi_answers_as_apig_wsgi_does(fixture: str) -> None:
     """Same app, same event: status, body and content type agree with apig-wsgi's own."""
     apig_wsgi = pytest.importorskip("apig_wsgi")

@@ -18,7 +18,7 @@ from typing_extensions import assert_type
 
 import faasify
 from faasify import ConfigurationError, FaasifyError, LambdaHandler
-from tests.apps import flask_app, starlette_app
+from tests.support.apps import flask_app, starlette_app
 
 EXPORTS: dict[str, list[str]] = {
     "faasify": [

@@ -33,6 +33,14 @@ def default_database_url() -> str:
     return f"sqlite:///{Path(tempfile.gettempdir()) / 'faasify-todolist.db'}"
 
 
+def _stage(name: str) -> Stage:
+    """``name`` as one of :data:`STAGES`, or the error a mistyped ``TODO_STAGE`` gets."""
+    for stage in STAGES:
+        if stage == name:
+            return stage
+    raise ValueError(f"TODO_STAGE must be one of {', '.join(STAGES)}, not {name!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the function and the service need to know, read once per instance."""
@@ -80,7 +88,7 @@ class Settings:
         if secret == DEV_SECRET:
             logger.warning("TODO_SECRET is not set: login tokens use the development secret")
         return cls(
-            stage=env.get("TODO_STAGE", "pooled").strip().lower(),  # type: ignore[arg-type]
+            stage=_stage(env.get("TODO_STAGE", "pooled").strip().lower()),
             database_url=env.get("DATABASE_URL", ""),
             redis_url=env.get("REDIS_URL") or None,
             baas_url=env.get("TODO_BAAS_URL", "http://127.0.0.1:8001"),

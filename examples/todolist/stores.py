@@ -19,6 +19,7 @@ differ only in their store; the frameworks only in their driver.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Coroutine, Mapping
@@ -72,12 +73,16 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 class Store(Protocol):
-    """The todos of each user. Every method is scoped to ``user``."""
+    """The todos of each user. Every method is scoped to ``user``.
+
+    ``list`` is named after the HTTP operation it serves; inside each store class it
+    shadows the builtin, so their annotations spell the type ``builtins.list``.
+    """
 
     async def list(self, user: User, limit: int, cursor: str | None) -> Page:
         """A page of ``limit`` todos, newest first, after ``cursor``."""
 
-    async def page(self, user: User, offset: int, limit: int) -> tuple[list[Todo], int]:
+    async def page(self, user: User, offset: int, limit: int) -> tuple[builtins.list[Todo], int]:
         """``limit`` todos from ``offset``, newest first, and the user's total."""
 
     async def create(self, user: User, text: str, desc: str = "") -> Todo: ...
@@ -86,7 +91,7 @@ class Store(Protocol):
         """Apply ``changes`` (keys from :data:`CHANGEABLE`); :class:`NotFound` if not the
         user's."""
 
-    async def delete(self, user: User, ids: list[int]) -> None:
+    async def delete(self, user: User, ids: builtins.list[int]) -> None:
         """Delete all of ``ids`` or, if any is not the user's, none (:class:`NotFound`)."""
 
     async def close(self) -> None: ...
@@ -107,7 +112,7 @@ class MemoryStore:
         self._next_id = 1
         self._lock = threading.Lock()
 
-    def _mine(self, user: User) -> list[Todo]:
+    def _mine(self, user: User) -> builtins.list[Todo]:
         return sorted(
             (t for t in self._rows.values() if t.owner == user.name),
             key=lambda t: t.id,
@@ -122,7 +127,7 @@ class MemoryStore:
         items = rows[:limit]
         return Page(items, encode_cursor(items[-1].id) if len(rows) > limit else None)
 
-    async def page(self, user: User, offset: int, limit: int) -> tuple[list[Todo], int]:
+    async def page(self, user: User, offset: int, limit: int) -> tuple[builtins.list[Todo], int]:
         rows = self._mine(user)
         return rows[offset : offset + limit], len(rows)
 
@@ -143,7 +148,7 @@ class MemoryStore:
             self._rows[todo_id] = updated = Todo(**fields)
         return updated
 
-    async def delete(self, user: User, ids: list[int]) -> None:
+    async def delete(self, user: User, ids: builtins.list[int]) -> None:
         with self._lock:
             for todo_id in ids:
                 todo = self._rows.get(todo_id)
@@ -253,7 +258,7 @@ class SQLStore:
         items = [Todo.from_row(row, user.name) for row in rows[:limit]]
         return Page(items, encode_cursor(items[-1].id) if len(rows) > limit else None)
 
-    async def page(self, user: User, offset: int, limit: int) -> tuple[list[Todo], int]:
+    async def page(self, user: User, offset: int, limit: int) -> tuple[builtins.list[Todo], int]:
         rows_statement = (
             sa.select(todos)
             .where(self._mine(user))
@@ -290,7 +295,7 @@ class SQLStore:
             raise NotFound(todo_id)
         return Todo.from_row(row, user.name)
 
-    async def delete(self, user: User, ids: list[int]) -> None:
+    async def delete(self, user: User, ids: builtins.list[int]) -> None:
         statement = sa.delete(todos).where(todos.c.id.in_(ids), self._mine(user))
         async with self._connection(write=True) as conn:
             deleted = (await conn.execute(statement)).rowcount
@@ -367,7 +372,7 @@ class BaaSStore:
         items = [Todo.from_row(item, user.name) for item in answer["items"]]
         return Page(items, answer["next"])
 
-    async def page(self, user: User, offset: int, limit: int) -> tuple[list[Todo], int]:
+    async def page(self, user: User, offset: int, limit: int) -> tuple[builtins.list[Todo], int]:
         rows = (await self._call(user, "query", "todo_page", offset=offset, limit=limit))["rows"]
         count = (await self._call(user, "query", "todo_count"))["rows"][0]["n"]
         return [Todo.from_row(row, user.name) for row in rows], int(count)
@@ -380,10 +385,10 @@ class BaaSStore:
         item = await self._call(user, "update", self.collection, todo_id, dict(changes))
         return Todo.from_row(item, user.name)
 
-    async def delete(self, user: User, ids: list[int]) -> None:
+    async def delete(self, user: User, ids: builtins.list[int]) -> None:
         # One request, one transaction on the service: all of them or none, even
         # when the call fails half way (a 429, a timeout) and is retried.
-        unique = list(dict.fromkeys(ids))
+        unique = builtins.list(dict.fromkeys(ids))
         try:
             await self._call(user, "delete_many", self.collection, unique)
         except NotFound:

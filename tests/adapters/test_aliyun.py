@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import pytest
 
 from faasify.adapters.aliyun import event_handler, http_handler
-from tests.apps import BINARY, fastapi_app, flask_app
+from tests.support.apps import BINARY, fastapi_app, flask_app
 
 HERE = Path(__file__).parent / "fixtures"
 FC2 = json.loads((HERE / "aliyun_fc2_http_params.json").read_text("utf-8"))["cases"]

@@ -26,7 +26,7 @@ from azure.functions.http import HttpResponseConverter
 
 import faasify.adapters.azure as azure
 from faasify import ConfigurationError
-from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
+from tests.support.apps import BINARY, fastapi_app, flask_app, starlette_app
 
 FRAMEWORKS = {"flask": flask_app, "fastapi": fastapi_app}
 HOST = "myapp.azurewebsites.net"

@@ -34,7 +34,7 @@ import pytest
 
 from faasify._exceptions import ConfigurationError
 from faasify.adapters.fn import FnHandler, handler
-from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
+from tests.support.apps import BINARY, fastapi_app, flask_app, starlette_app
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = {"flask": flask_app, "fastapi": fastapi_app}
@@ -338,7 +338,7 @@ def test_a_failed_startup_is_a_generic_500_and_the_next_call_tries_again(
 FUNC_MODULE = """
 from faasify._exceptions import ConfigurationError
 from faasify.adapters.fn import handler as fn_handler
-from tests.apps import {framework}_app
+from tests.support.apps import {framework}_app
 
 handler = fn_handler({framework}_app())
 """
@@ -398,7 +398,7 @@ SERVED_MODULE = """
 from pathlib import Path
 from faasify._exceptions import ConfigurationError
 from faasify.adapters.fn import handler as fn_handler
-from tests.apps import flask_app
+from tests.support.apps import flask_app
 
 handler = fn_handler(
     flask_app(), on_shutdown=[lambda: Path({marker!r}).write_text("shut down")]

@@ -26,7 +26,7 @@ import pytest
 
 import faasify.adapters.gcf as gcf
 from faasify import ConfigurationError
-from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
+from tests.support.apps import BINARY, fastapi_app, flask_app, starlette_app
 
 #: Apps handed to the generated function sources, by key.
 APPS: dict[str, tuple[Any, dict[str, Any]]] = {}

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.apps import BINARY
+from tests.support.apps import BINARY
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS: dict[str, Any] = json.loads(

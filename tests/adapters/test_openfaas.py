@@ -29,7 +29,7 @@ import pytest
 
 from faasify._exceptions import ConfigurationError
 from faasify.adapters.openfaas import OpenFaaSHandler, http_handler, run_classic
-from tests.apps import BINARY, fastapi_app, flask_app, starlette_app
+from tests.support.apps import BINARY, fastapi_app, flask_app, starlette_app
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = {"flask": flask_app, "fastapi": fastapi_app}

@@ -13,7 +13,7 @@ import pytest
 
 from faasify.adapters.openwhisk import handler
 from faasify.local.platform_events import read_platform_result
-from tests.apps import BINARY, fastapi_app, flask_app
+from tests.support.apps import BINARY, fastapi_app, flask_app
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "openwhisk_web_actions.json").read_text())[
     "cases"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from faasify.adapters.aws.events import build_event, read_result
+from faasify.adapters.aws.events import EventFormat, build_event, read_result
 from faasify.adapters.aws.websocket import build_websocket_event
 from faasify.local.platform_events import build_platform_event, read_platform_result
-from tests.adapters.aws.websocket.apps import RecordingConnections
+from tests.support.websocket.apps import RecordingConnections
 
 PLATFORMS = Path(__file__).resolve().parents[2] / "docs" / "platforms"
 
@@ -48,7 +48,7 @@ def _run(page: str) -> dict[str, Any]:
     ],
 )  # fmt: skip
 def test_each_pages_snippet_answers(
-    page: str, name: str, event_format: str, path: str, expected: dict[str, Any]
+    page: str, name: str, event_format: EventFormat, path: str, expected: dict[str, Any]
 ) -> None:
     entry = _run(page)[name]
     try:
@@ -56,7 +56,7 @@ def test_each_pages_snippet_answers(
             event = build_platform_event(event_format, "GET", path, host="api.example.com")
             answer = read_platform_result(event_format, entry(event, None))
         else:
-            answer = read_result(entry(build_event(event_format, "GET", path), None))  # type: ignore[arg-type]
+            answer = read_result(entry(build_event(event_format, "GET", path), None))
         assert answer.status == 200, answer.body
         seen = json.loads(answer.body)
         assert {k: seen[k] for k in expected} == expected

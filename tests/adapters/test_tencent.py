@@ -13,7 +13,7 @@ import pytest
 
 from faasify.adapters.aws.events import read_result
 from faasify.adapters.tencent import handler
-from tests.apps import BINARY, fastapi_app, flask_app
+from tests.support.apps import BINARY, fastapi_app, flask_app
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "tencent_apigw_events.json").read_text())[
     "cases"

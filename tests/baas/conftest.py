@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.baas.support import drop_key_tables
+from tests.support.baas.shared import drop_key_tables
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from faasify.baas import APIKeys, Collection, JWTAuth, Principal, Service, hash_api_key
 from faasify.baas.query import NamedQuery
 from faasify.baas.throttle import MemoryRateLimiter
-from tests.baas.support import (
+from tests.support.baas.shared import (
     database_params,
     drop_tables,
     execute,

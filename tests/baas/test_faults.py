@@ -26,9 +26,9 @@ import sqlalchemy as sa
 
 from faasify.baas.breaker import CircuitBreaker
 from faasify.baas.query import NamedQuery
-from tests.baas.faults import FaultProxy, partitioned
-from tests.baas.support import CREATED_KEY_TABLES, drop_tables, served
 from tests.baas.test_service import ALICE, make_service, todos_table
+from tests.support.baas.faults import FaultProxy, partitioned
+from tests.support.baas.shared import CREATED_KEY_TABLES, drop_tables, served
 
 HEADERS = {"X-API-Key": ALICE}
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +129,14 @@ def _uvicorn(env: dict[str, str]) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tests.baas.fault_service:app", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.support.baas.fault_service:app",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         stdout=subprocess.DEVNULL,

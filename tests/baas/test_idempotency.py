@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from faasify.baas.client import AsyncClient
 from faasify.baas.service import Service
-from tests.baas.support import count, execute
 from tests.baas.test_service import ALICE, BOB, make_service, todos_table
+from tests.support.baas.shared import count, execute
 
 Scenario = Callable[[httpx.AsyncClient, Service, sa.Table], Any]
 

@@ -24,9 +24,9 @@ from faasify.baas import APIKeys, Collection, Principal, hash_api_key
 from faasify.baas import collection as collection_module
 from faasify.baas.cache import RedisReadCache
 from faasify.baas.service import Service
-from tests.baas.support import execute
 from tests.baas.test_service import ALICE, as_, make_service, todos_table
-from tests.pgbouncer import pgbouncer_binary, running_pgbouncer
+from tests.support.baas.shared import execute
+from tests.support.pgbouncer import pgbouncer_binary, running_pgbouncer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +99,7 @@ def test_without_the_option_prepared_statements_break_behind_pgbouncer(pg_url: s
 def test_pooler_must_be_a_known_one() -> None:
     table = todos_table("todos_x")
     with pytest.raises(ValueError, match="pooler"):
-        make_service("postgresql://db/app", table, pooler="pgpool")  # type: ignore[arg-type]
+        make_service("postgresql://db/app", table, pooler="pgpool")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -178,7 +178,14 @@ def two_service_processes(redis_url: str) -> Iterator[tuple[list[str], str, int]
     ports = [_free_port(), _free_port()]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.baas.rate_service:app", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.support.baas.rate_service:app",
+                "--port",
+                str(port),
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

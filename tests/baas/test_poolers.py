@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from faasify.baas import NamedQuery, Service
-from tests.baas.faults import FaultProxy
-from tests.baas.support import drop_tables, served
 from tests.baas.test_service import ALICE, make_service, todos_table
+from tests.support.baas.faults import FaultProxy
+from tests.support.baas.shared import drop_tables, served
 
 # What RDS Proxy documents as pinning a PostgreSQL session (and asyncpg's reset query).
 PINNING = re.compile(

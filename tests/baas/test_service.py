@@ -21,7 +21,7 @@ with warnings.catch_warnings():
 from faasify.baas.auth import APIKeys, JWTAuth, Principal, hash_api_key
 from faasify.baas.collection import Collection
 from faasify.baas.service import Service
-from tests.baas.support import drop_service_tables, service_options
+from tests.support.baas.shared import drop_service_tables, service_options
 
 ALICE, BOB = "key-alice-0123456789", "key-bob-9876543210"
 JWT_SECRET = "test-secret-" + "x" * 32
@@ -254,7 +254,7 @@ def test_concurrent_clients_never_exceed_the_pool_and_lose_no_write(pg_url: str)
 
     import httpx
 
-    from tests.servers import Servers
+    from tests.support.servers import Servers
 
     tag = f"faasify-baas-{uuid.uuid4().hex[:8]}"
     table = todos_table(f"todos_{uuid.uuid4().hex[:8]}")

@@ -42,7 +42,7 @@ from faasify.baas.throttle import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER = Path(__file__).with_name("throttle_worker.py")
+WORKER = "tests.support.baas.throttle_worker"
 T = TypeVar("T")
 
 
@@ -269,7 +269,7 @@ def test_redis_budget_holds_across_two_processes(redis_url: str, tag: str) -> No
     rate, per, burst, seconds = 200, 1.0, 20, 2.0
     workers = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), redis_url, tag, *map(str, (rate, per, burst, seconds))],
+            [sys.executable, "-m", WORKER, redis_url, tag, *map(str, (rate, per, burst, seconds))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ traceback, and exit status 1.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,14 @@ import pytest
 from tests.cli.conftest import faasify, free_port
 
 
-def _one_line(completed: object) -> str:
+def _one_line(completed: subprocess.CompletedProcess[str]) -> str:
     """The refusal ``faasify`` printed: its status is 1, stdout is empty, stderr one line."""
-    assert completed.returncode == 1, completed  # type: ignore[attr-defined]
-    assert completed.stdout == ""  # type: ignore[attr-defined]
-    lines = completed.stderr.splitlines()  # type: ignore[attr-defined]
-    assert len(lines) == 1, completed.stderr  # type: ignore[attr-defined]
+    assert completed.returncode == 1, completed
+    assert completed.stdout == ""
+    lines = completed.stderr.splitlines()
+    assert len(lines) == 1, completed.stderr
     assert "Traceback" not in lines[0]
-    return str(lines[0])
+    return lines[0]
 
 
 def test_malformed_json_names_the_place_and_how_to_make_a_valid_event(project: Path) -> None:

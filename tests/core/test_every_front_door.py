@@ -24,7 +24,7 @@ from faasify.adapters.aws.events import build_event, read_result
 from faasify.adapters.ironfunctions import IronCodec
 from faasify.core import AppOptions, HostedApp, RequestLoop
 from faasify.local.platform_events import build_platform_event
-from tests.apps import flask_app, starlette_app
+from tests.support.apps import flask_app, starlette_app
 
 # What every front door returns, read back as an HTTP status.
 Status = Callable[[Any], int]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.blocks import ROOT, Block
-from tests.docs.runner import close_all
+from tests.support.docs.blocks import ROOT, Block
+from tests.support.docs.runner import close_all
 
 _SERVER_FIXTURES = {"postgres": "pg_url", "redis": "redis_url"}
 

@@ -1,6 +1,6 @@
 """Every code block of README.md and docs/ runs, or is checked, as the page says.
 
-One test per block (:mod:`tests.docs.runner` runs it); a block that fails names its
+One test per block (:mod:`tests.support.docs.runner` runs it); a block that fails names its
 page and line. The blocks that build a deployment zip with dependencies from the
 package index are in ``test_package_blocks.py``, so that the two halves can run on
 two workers.
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.blocks import ROOT, Block
-from tests.docs.runner import BLOCKS, params, run_block
+from tests.support.docs.blocks import ROOT, Block
+from tests.support.docs.runner import BLOCKS, params, run_block
 
 
 @pytest.mark.usefixtures("servers_for")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.blocks import Block
-from tests.docs.runner import params, run_block
+from tests.support.docs.blocks import Block
+from tests.support.docs.runner import params, run_block
 
 
 @pytest.mark.usefixtures("servers_for")

@@ -25,8 +25,8 @@ import pytest
 from tests.cli.conftest import Lines, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = "tests.adapters.aws.runtime.apps"
-SNAP = "tests.adapters.aws.runtime.snap_apps:lambda_handler"
+APPS = "tests.support.runtime.apps"
+SNAP = "tests.support.runtime.snap_apps:lambda_handler"
 
 
 class Local:
@@ -268,7 +268,7 @@ def test_a_failing_restore_hook_fails_the_instance_loudly(local: Any, tmp_path: 
 def test_snapstart_restore_reopens_the_pool_with_no_failed_request(
     local: Any, tmp_path: Path, pg_url: str, tag: str
 ) -> None:
-    from tests.servers import Servers
+    from tests.support.servers import Servers
 
     servers = Servers(pg_url, None)
     hooks, gate = tmp_path / "hooks", tmp_path / "gate"

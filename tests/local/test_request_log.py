@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from faasify.local.runtime import Scaler, create_app
+from faasify.local.runtime.request_log import LogFormat
 from tests.local.test_runtime import APPS, run, scaler
 
 
@@ -27,8 +28,8 @@ def _requests(caplog: pytest.LogCaptureFixture, log_format: str = "text") -> lis
     return [line for line in lines if re.match(r"^[A-Z]+ /", line)]
 
 
-async def _serve(s: Scaler, *paths: str, log_format: str = "text") -> list[int]:
-    transport = httpx.ASGITransport(app=create_app(s, log_format=log_format))  # type: ignore[arg-type]
+async def _serve(s: Scaler, *paths: str, log_format: LogFormat = "text") -> list[int]:
+    transport = httpx.ASGITransport(app=create_app(s, log_format=log_format))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         return [(await http.get(path)).status_code for path in paths]
 

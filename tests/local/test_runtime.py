@@ -2,7 +2,7 @@
 
 Each test runs its own asyncio loop with a Scaler and talks to it directly or
 through the front app; instance processes import handlers from
-tests/local/runtime_apps.py.
+tests/support/local/runtime_apps.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from faasify.local.events import build_event
 from faasify.local.runtime import METRICS_PATH, Scaler, create_app
 
 ROOT = str(Path(__file__).resolve().parents[2])
-APPS = "tests.local.runtime_apps"
+APPS = "tests.support.local.runtime_apps"
 T = TypeVar("T")
 
 
@@ -151,7 +151,7 @@ def test_init_failure_answers_502_with_the_error_and_keeps_serving() -> None:
     async def body(s: Scaler) -> list[Any]:
         return [await s.invoke(event("/")) for _ in range(2)]
 
-    outcomes = run(scaler("tests.local.runtime_init_fails:handler"), body)
+    outcomes = run(scaler("tests.support.local.runtime_init_fails:handler"), body)
     assert [o.status for o in outcomes] == [502, 502]
     assert "DATABASE_URL is not set" in (outcomes[0].error or "")
 
@@ -187,7 +187,7 @@ def test_front_app_serves_http_and_metrics() -> None:
 
 @pytest.mark.postgres
 def test_n_instances_hold_n_connections_and_none_after_scale_to_zero(pg_url: str, tag: str) -> None:
-    from tests.servers import Servers
+    from tests.support.servers import Servers
 
     servers = Servers(pg_url, None)
 
@@ -206,7 +206,7 @@ def test_n_instances_hold_n_connections_and_none_after_scale_to_zero(pg_url: str
 
     run(
         scaler(
-            "tests.local.runtime_pool_app:lambda_handler",
+            "tests.support.local.runtime_pool_app:lambda_handler",
             max_instances=3,
             idle_timeout=1.0,
             env={"FAASIFY_TEST_PG": pg_url, "FAASIFY_TEST_TAG": tag},

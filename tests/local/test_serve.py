@@ -15,7 +15,7 @@ import pytest
 from faasify import handler
 from faasify.local.events import build_event
 from faasify.local.serve import make_server
-from tests.apps import starlette_app
+from tests.support.apps import starlette_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,8 +54,8 @@ def runtime() -> Iterator[str]:
             process.wait()
 
 
-async def _next(socket: object, timeout: float = 20) -> str:
-    message = await asyncio.wait_for(socket.recv(), timeout)  # type: ignore[attr-defined]
+async def _next(socket: ClientConnection, timeout: float = 20) -> str:
+    message = await asyncio.wait_for(socket.recv(), timeout)
     return str(message)
 
 

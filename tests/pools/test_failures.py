@@ -19,7 +19,7 @@ import pytest
 from faasify import PoolConnectError, PoolError, PoolTimeoutError, handler
 from faasify.local.events import build_event
 from faasify.pools import PostgresPool, RedisPool, SQLAlchemyPool
-from tests.servers import Servers
+from tests.support.servers import Servers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,8 @@ def test_sigterm_closes_the_instances_connections(servers: Servers, tag: str) ->
     process = subprocess.Popen(
         [
             sys.executable,
-            str(Path(__file__).with_name("pool_instance.py")),
+            "-m",
+            "tests.support.pools.pool_instance",
             str(servers.pg_url),
             str(servers.redis_url),
             tag,

@@ -12,8 +12,8 @@ from fastapi import Request  # resolved by FastAPI from this module's globals
 
 from faasify import LambdaHandler, handler
 from faasify.local.events import build_event, read_result
-from tests.pools.apps import fastapi_app, flask_app, pools_of
-from tests.servers import Servers
+from tests.support.pools.apps import fastapi_app, flask_app, pools_of
+from tests.support.servers import Servers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -1,7 +1,7 @@
 """A function image's entry point for the IronFunctions tests.
 
 ``python -m tests.support.ironfunctions_app {default|hot} {flask|fastapi}``
-serves the echo app of :mod:`tests.apps` in that format, with two extra
+serves the echo app of :mod:`tests.support.apps` in that format, with two extra
 routes: ``/noisy``, which prints to stdout (the protocol's stream), and, for
 FastAPI, ``/lifespan``, which reports how often the lifespan started in this
 process. The lifespan also prints to stdout and logs to stderr, so that the
@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from faasify.adapters.ironfunctions import run_default, run_hot
-from tests.apps import fastapi_app, flask_app
+from tests.support.apps import fastapi_app, flask_app
 
 
 def _flask() -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from faasify.adapters.openfaas import run_classic
-from tests.apps import fastapi_app, flask_app
+from tests.support.apps import fastapi_app, flask_app
 
 
 def noisy_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

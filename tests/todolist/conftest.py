@@ -15,20 +15,49 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
 
 import faasify
-from examples.todolist.settings import Settings
+from examples.todolist.settings import Settings, Stage
 from faasify.local.events import EventFormat, HTTPResult, build_event, read_result
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from flask import Flask
+
+    from examples.todolist.api import TodoAPI
 
 SECRET = "todolist-tests-secret-0123456789abcdef"
 FRAMEWORKS = ("flask", "fastapi")
+
+
+def create_app(framework: str, settings: Settings) -> Flask | FastAPI:
+    """The todolist's app of ``framework`` (``flask`` or ``fastapi``) over ``settings``."""
+    if framework == "flask":
+        from examples.todolist import flask_app
+
+        return flask_app.create_app(settings)
+    from examples.todolist import fastapi_app
+
+    return fastapi_app.create_app(settings)
+
+
+def todo_api(app: Flask | FastAPI) -> TodoAPI:
+    """The API object behind ``app``: where each framework keeps it."""
+    from flask import Flask
+
+    api: TodoAPI = app.extensions["todolist"] if isinstance(app, Flask) else app.state.api
+    return api
+
+
+def content_type(result: HTTPResult) -> str:
+    return result.header("content-type") or ""
 
 
 def free_socket() -> socket.socket:
@@ -72,11 +101,7 @@ class Instance:
     handler: Any = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.framework == "flask":
-            from examples.todolist.flask_app import create_app
-        else:
-            from examples.todolist.fastapi_app import create_app  # type: ignore[assignment]
-        self.app = create_app(self.settings)
+        self.app = create_app(self.framework, self.settings)
         self.handler = faasify.handler(self.app, handle_signals=False)
 
     def request(
@@ -111,7 +136,7 @@ class Instance:
 
         self.handler.close()
         if self.framework == "flask":
-            run_sync(self.app.extensions["todolist"].store.close())
+            run_sync(todo_api(self.app).store.close())
 
 
 def new_user() -> str:
@@ -160,9 +185,9 @@ def backend_url(request: pytest.FixtureRequest, backend: str) -> str:
     return str(request.getfixturevalue("sqlite_url"))
 
 
-def stage_settings(request: pytest.FixtureRequest, stage: str, backend: str | None) -> Settings:
+def stage_settings(request: pytest.FixtureRequest, stage: Stage, backend: str | None) -> Settings:
     """Settings for ``stage`` on ``backend``; for BaaS, the running service's URL."""
-    settings = Settings(stage=stage, secret=SECRET, database_url="sqlite://")  # type: ignore[arg-type]
+    settings = Settings(stage=stage, secret=SECRET, database_url="sqlite://")
     if backend is None:
         return settings
     url = backend_url(request, backend)
@@ -198,22 +223,26 @@ def _combinations() -> list[Any]:
 COMBINATIONS = _combinations()
 
 
+#: A framework, a stage and a database (``None``: the stateful stage has none).
+Combo = tuple[str, Stage, "str | None"]
+#: Makes a function instance of the test's combination, with settings changed by keyword.
+MakeInstance = Callable[..., Instance]
+
+
 @pytest.fixture(params=COMBINATIONS)
-def combo(request: pytest.FixtureRequest) -> tuple[str, str, str | None]:
-    value: tuple[str, str, str | None] = request.param
+def combo(request: pytest.FixtureRequest) -> Combo:
+    value: Combo = request.param
     return value
 
 
 @pytest.fixture
-def make_instance(
-    request: pytest.FixtureRequest, combo: tuple[str, str, str | None]
-) -> Iterator[Any]:
+def make_instance(request: pytest.FixtureRequest, combo: Combo) -> Iterator[MakeInstance]:
     """Makes function instances of this combination (two calls, two instances)."""
     framework, stage, backend = combo
     settings = stage_settings(request, stage, backend)
     made: list[Instance] = []
 
-    def make(**changes: Any) -> Instance:
+    def make(**changes: object) -> Instance:
         instance = Instance(framework, settings.but(**changes) if changes else settings)
         made.append(instance)
         return instance
@@ -224,7 +253,7 @@ def make_instance(
 
 
 @pytest.fixture
-def fn(make_instance: Any) -> Instance:
+def fn(make_instance: MakeInstance) -> Instance:
     """One function instance of this combination."""
     instance: Instance = make_instance()
     return instance

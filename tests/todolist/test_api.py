@@ -7,15 +7,15 @@ from typing import Any
 
 import jwt
 
-from faasify.local.events import EVENT_FORMATS, build_event
-from tests.todolist.conftest import SECRET, Instance, body, new_user
+from faasify.local.events import EVENT_FORMATS, HTTPResult, build_event
+from tests.todolist.conftest import SECRET, Instance, body, content_type, new_user, todo_api
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
 
 
-def assert_problem(result: Any, status: int) -> dict[str, Any]:
+def assert_problem(result: HTTPResult, status: int) -> dict[str, Any]:
     assert result.status == status, result.body
-    assert result.header("content-type").startswith("application/problem+json")
+    assert content_type(result).startswith("application/problem+json")
     problem: dict[str, Any] = body(result)
     assert set(problem) >= PROBLEM_KEYS
     assert problem["status"] == status
@@ -79,7 +79,8 @@ def forged_token(name: str) -> str:
     return jwt.encode({"sub": name, "exp": future}, "another-secret-0123456789abcdef-xyz", "HS256")
 
 
-UNAUTHENTICATED_CASES = [
+#: A call of every route, with a body where it takes one.
+UNAUTHENTICATED_CASES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/todos", None),
     ("POST", "/api/todos", {"text": "sneaky"}),
     ("PATCH", "/api/todos/1", {"done": True}),
@@ -122,7 +123,7 @@ def test_create_list_complete_edit_delete(fn: Instance) -> None:
     token = fn.login()
     created = fn.request("POST", "/api/todos", {"text": "  buy milk  "}, token=token)
     assert created.status == 201
-    assert created.header("content-type").startswith("application/json")
+    assert content_type(created).startswith("application/json")
     todo = body(created)
     assert set(todo) == {"id", "text", "done", "createdAt", "updatedAt"}
     assert todo["text"] == "buy milk"
@@ -176,15 +177,11 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(fn: Instance) -> None:
         assert_problem(fn.request("GET", "/api/todos", token=token, query=query), 400)
 
 
-def _todo_api(fn: Instance) -> Any:
-    return fn.app.extensions["todolist"] if fn.framework == "flask" else fn.app.state.api
-
-
 def test_the_export_is_every_todo_of_the_user_as_csv(fn: Instance) -> None:
     import csv
     import io
 
-    _todo_api(fn).export_page_size = 2  # three pages for five todos
+    todo_api(fn.app).export_page_size = 2  # three pages for five todos
     token = fn.login()
     texts = ["one", "=SUM(A1)", 'with "quotes", and a comma', "four", "-five"]
     for text in texts:
@@ -192,7 +189,7 @@ def test_the_export_is_every_todo_of_the_user_as_csv(fn: Instance) -> None:
     fn.request("POST", "/api/todos", {"text": "not mine"}, token=fn.login())
     result = fn.request("GET", "/api/todos/export.csv", token=token)
     assert result.status == 200
-    assert result.header("content-type").startswith("text/csv")
+    assert content_type(result).startswith("text/csv")
     assert result.header("content-disposition") == 'attachment; filename="todos.csv"'
     rows = list(csv.reader(io.StringIO(result.body.decode())))
     assert rows[0] == ["id", "text", "done", "createdAt", "updatedAt"]
@@ -211,7 +208,7 @@ def test_the_export_is_every_todo_of_the_user_as_csv(fn: Instance) -> None:
 def test_the_export_streams_a_page_at_a_time(fn: Instance) -> None:
     from faasify.core.streaming import open_stream
 
-    _todo_api(fn).export_page_size = 2
+    todo_api(fn.app).export_page_size = 2
     token = fn.login()
     for n in range(5):
         fn.request("POST", "/api/todos", {"text": f"todo {n}"}, token=token)
@@ -464,11 +461,11 @@ def test_both_apis_see_the_same_todos(fn: Instance) -> None:
 def test_the_page_and_its_assets_are_served(fn: Instance) -> None:
     page = fn.request("GET", "/")
     assert page.status == 200
-    assert page.header("content-type").startswith("text/html")
+    assert content_type(page).startswith("text/html")
     assert page.body
     css = fn.request("GET", "/static/style.css")
     assert css.status == 200
-    assert css.header("content-type").startswith("text/css")
+    assert content_type(css).startswith("text/css")
     assert_problem(fn.request("GET", "/static/nothing-here.js"), 404)
 
 

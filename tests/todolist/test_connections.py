@@ -30,7 +30,9 @@ def _until(check: Callable[[], bool], seconds: float = 10.0) -> None:
 
 def test_the_counter_follows_the_database_url() -> None:
     assert isinstance(counter_for("postgresql+psycopg://u@h/db"), PostgresConnections)
-    assert counter_for("postgresql+asyncpg://u@h/db").url == "postgresql://u@h/db"  # type: ignore[union-attr]
+    asyncpg_counter = counter_for("postgresql+asyncpg://u@h/db")
+    assert isinstance(asyncpg_counter, PostgresConnections)
+    assert asyncpg_counter.url == "postgresql://u@h/db"
     sqlite = counter_for("sqlite:////tmp/some/todos.db")
     assert isinstance(sqlite, SQLiteHandles)
     assert sqlite.path == os.path.realpath("/tmp/some/todos.db")

@@ -29,11 +29,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.todolist.test_page import WAIT_MS, Deployment, Page, launched_chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "todolist-demo"
@@ -115,7 +118,7 @@ class DemoPage(Page):
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """Headless Chromium, up before the demo starts, as a newcomer's browser already is."""
     yield from launched_chromium(ARTIFACTS)
 
@@ -131,7 +134,7 @@ def browser() -> Iterator[Any]:
     ],
 )
 def test_the_demo_is_usable_within_a_minute(
-    browser: Any,
+    browser: Browser,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     options: list[str],

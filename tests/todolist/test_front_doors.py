@@ -17,11 +17,11 @@ import pytest
 import faasify
 from examples.todolist.settings import Settings
 from faasify.adapters import huawei, openwhisk, tencent
-from faasify.adapters.aws.events import HTTPResult, build_event, read_result
+from faasify.adapters.aws.events import EventFormat, HTTPResult, build_event, read_result
 from faasify.local.platform_events import build_platform_event, read_platform_result
-from tests.todolist.conftest import FRAMEWORKS, SECRET, new_user
+from tests.todolist.conftest import FRAMEWORKS, SECRET, create_app, new_user, todo_api
 
-AWS_DOORS = (
+AWS_DOORS: tuple[EventFormat, ...] = (
     "vpc-lattice-v2",
     "vpc-lattice-v1",
     "cloudfront-viewer-request",
@@ -35,19 +35,23 @@ PLATFORM_DOORS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _aws_format(door: str) -> EventFormat:
+    """``door`` as the event format it names, for the AWS event builder."""
+    for event_format in AWS_DOORS:
+        if event_format == door:
+            return event_format
+    raise LookupError(door)
+
+
 class Door:
     """The todolist app of one framework behind one front door."""
 
     def __init__(self, framework: str, door: str) -> None:
-        if framework == "flask":
-            from examples.todolist.flask_app import create_app
-        else:
-            from examples.todolist.fastapi_app import create_app  # type: ignore[assignment]
-        settings = Settings(stage="stateful", secret=SECRET, database_url="sqlite://")  # type: ignore[arg-type]
+        settings = Settings(stage="stateful", secret=SECRET, database_url="sqlite://")
         self.framework = framework
         self.door = door
-        self.app = create_app(settings)
-        factory = PLATFORM_DOORS.get(door, faasify.handler)
+        self.app = create_app(framework, settings)
+        factory: Callable[..., Any] = PLATFORM_DOORS.get(door, faasify.handler)
         self.entry = factory(self.app, handle_signals=False)
 
     def request(
@@ -62,7 +66,7 @@ class Door:
         if self.door in PLATFORM_DOORS:
             event = build_platform_event(self.door, method, path, "", headers, data)
             return read_platform_result(self.door, self.entry(event, None))
-        event = build_event(self.door, method, path, "", headers, data)  # type: ignore[arg-type]
+        event = build_event(_aws_format(self.door), method, path, "", headers, data)
         return read_result(self.entry(event, None))
 
     def close(self) -> None:
@@ -70,7 +74,7 @@ class Door:
 
         self.entry.close()
         if self.framework == "flask":
-            run_sync(self.app.extensions["todolist"].store.close())
+            run_sync(todo_api(self.app).store.close())
 
 
 @pytest.fixture(params=[(f, d) for d in (*AWS_DOORS, *PLATFORM_DOORS) for f in FRAMEWORKS],

@@ -13,11 +13,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.todolist.test_page import ROOT, launched_chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ARTIFACTS = ROOT / "test-artifacts" / "todolist-live"
 WAIT_MS = 20_000
@@ -64,11 +67,11 @@ def local_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     yield from launched_chromium(ARTIFACTS)
 
 
-def test_a_todo_added_in_one_tab_appears_in_the_other(browser: Any, local_url: str) -> None:
+def test_a_todo_added_in_one_tab_appears_in_the_other(browser: Browser, local_url: str) -> None:
     context = browser.new_context()
     try:
         first = context.new_page()

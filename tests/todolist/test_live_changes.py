@@ -18,7 +18,7 @@ from examples.todolist.live import LiveChanges
 from examples.todolist.settings import Settings
 from faasify.adapters.aws.events import build_event, read_result
 from faasify.adapters.aws.websocket import build_websocket_event
-from tests.adapters.aws.websocket.apps import RecordingConnections
+from tests.support.websocket.apps import RecordingConnections
 from tests.todolist.conftest import SECRET
 
 
@@ -27,7 +27,7 @@ def _function(
 ) -> Any:
     from examples.todolist import fastapi_app
 
-    settings = Settings(stage="stateful", secret=SECRET, database_url="sqlite://")  # type: ignore[arg-type]
+    settings = Settings(stage="stateful", secret=SECRET, database_url="sqlite://")
     monkeypatch.setattr(LiveChanges, "from_env", classmethod(lambda cls: live))
     app = fastapi_app.create_app(settings)
     entry = faasify.handler(app, handle_signals=False)

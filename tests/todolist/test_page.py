@@ -27,10 +27,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytest_plugins = ["pytester"]
 
@@ -81,7 +84,7 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def launched_chromium(artifacts: Path) -> Iterator[Any]:
+def launched_chromium(artifacts: Path) -> Iterator[Browser]:
     """Headless Chromium for a test module, skipping with a reason when it (or
     Playwright) is missing; ``artifacts`` is emptied for this run's screenshots."""
     executable = _chromium()
@@ -104,7 +107,7 @@ def launched_chromium(artifacts: Path) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """One headless Chromium for these tests; each test opens its own context.
 
     Every wait of the tests is on a condition (an element, a text, a count); its
@@ -182,7 +185,9 @@ def _env(**values: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def deployments(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def deployments(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """Every deployment's base URL; all are started at once so their cold starts overlap."""
     data = tmp_path_factory.mktemp("todolist-data")
     service_port = _free_port()
@@ -257,7 +262,8 @@ class API:
     def stage(self) -> str | None:
         answer = self.client.get("api/currentUser")
         answer.raise_for_status()
-        return answer.headers.get("X-Todo-Stage") or answer.json()["data"].get("stage")
+        stage: str | None = answer.headers.get("X-Todo-Stage") or answer.json()["data"].get("stage")
+        return stage
 
 
 @dataclass
@@ -315,7 +321,7 @@ class Page:
 
 @pytest.fixture
 def page(
-    browser: Any,
+    browser: Browser,
     deployments: dict[str, str],
     request: pytest.FixtureRequest,
     tmp_path: Path,

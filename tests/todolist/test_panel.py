@@ -21,12 +21,15 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.todolist.test_demo_page import Demo
 from tests.todolist.test_page import WAIT_MS, launched_chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "todolist-panel"
@@ -38,7 +41,7 @@ SERVICE_POOL = 5
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     yield from launched_chromium(ARTIFACTS)
 
 
@@ -63,7 +66,7 @@ def _figures(url: str) -> Any:
 @pytest.mark.browser
 @pytest.mark.postgres
 def test_the_panel_follows_clicks_and_shows_each_stage_under_a_crowd(
-    browser: Any, tmp_path: Path, panel_pg: str
+    browser: Browser, tmp_path: Path, panel_pg: str
 ) -> None:
     from playwright.sync_api import expect
 

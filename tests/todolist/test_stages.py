@@ -5,19 +5,25 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from examples.todolist.model import Page
 from examples.todolist.settings import Settings
 from tests.todolist.conftest import (
     FRAMEWORKS,
     SECRET,
+    Combo,
     Instance,
+    MakeInstance,
     ServiceThread,
     body,
+    content_type,
     free_socket,
     new_user,
+    todo_api,
 )
 
 
@@ -26,7 +32,7 @@ def texts(fn: Instance, token: str) -> list[str]:
 
 
 def test_two_instances_share_one_list_unless_the_state_is_in_memory(
-    make_instance: Any, combo: tuple[str, str, str | None]
+    make_instance: MakeInstance, combo: Combo
 ) -> None:
     """The stateful stage's flaw: each instance has its own list. A FaaS platform
     sends one user's requests to whichever instance is free, so a todo added
@@ -52,7 +58,7 @@ def test_two_instances_share_one_list_unless_the_state_is_in_memory(
 
 
 @pytest.fixture
-def sqlite_file(tmp_path: Any) -> str:
+def sqlite_file(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'todos.db'}"
 
 
@@ -75,7 +81,7 @@ def test_the_services_429_reaches_the_user_with_retry_after(
         assert 429 in statuses
         refused = fn.request("GET", "/api/todos", token=token)
         assert refused.status == 429
-        assert refused.header("content-type").startswith("application/problem+json")
+        assert content_type(refused).startswith("application/problem+json")
         assert int(refused.header("retry-after") or 0) >= 1
         assert body(refused)["detail"] == "too many requests"
     finally:
@@ -149,18 +155,19 @@ def test_an_unreachable_database_is_a_503_not_a_hang(framework: str) -> None:
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_an_unexpected_error_is_a_generic_500(framework: str, caplog: Any) -> None:
+def test_an_unexpected_error_is_a_generic_500(
+    framework: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fn = Instance(framework, Settings(stage="stateful", secret=SECRET))
     try:
-        api = fn.app.extensions["todolist"] if framework == "flask" else fn.app.state.api
 
-        async def broken(*args: Any) -> Any:
+        async def broken(*args: object) -> Page:
             raise RuntimeError("password=hunter2 in a stack trace")
 
-        api.store.list = broken
+        monkeypatch.setattr(todo_api(fn.app).store, "list", broken)
         result = fn.request("GET", "/api/todos", token=fn.login())
         assert result.status == 500
-        assert result.header("content-type").startswith("application/problem+json")
+        assert content_type(result).startswith("application/problem+json")
         assert body(result)["detail"] == "the function failed; see its logs"
         assert b"hunter2" not in result.body
         assert "hunter2" in caplog.text  # logged for the operator, not sent to the user

@@ -11,8 +11,8 @@ from urllib.parse import unquote
 import pytest
 
 from faasify import LambdaHandler, handler
-from faasify.adapters.aws.events import EVENT_FORMATS, build_event, read_result
-from tests.apps import BINARY, FRAMEWORKS
+from faasify.adapters.aws.events import EVENT_FORMATS, EventFormat, build_event, read_result
+from tests.support.apps import BINARY, FRAMEWORKS
 
 _handlers: dict[tuple[str, tuple[tuple[str, Any], ...]], LambdaHandler] = {}
 
@@ -41,9 +41,9 @@ def header_values(seen: dict[str, Any], name: str) -> list[str]:
 
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_request_reaches_the_app_intact(framework: str, event_format: str) -> None:
+def test_request_reaches_the_app_intact(framework: str, event_format: EventFormat) -> None:
     event = build_event(
-        event_format,  # type: ignore[arg-type]
+        event_format,
         "GET",
         "/echo/caf%C3%A9/a%20b",
         "x=1&x=2&y=%C3%A9&empty=",
@@ -71,9 +71,9 @@ def test_request_reaches_the_app_intact(framework: str, event_format: str) -> No
 
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_binary_body_round_trips(framework: str, event_format: str) -> None:
+def test_binary_body_round_trips(framework: str, event_format: EventFormat) -> None:
     event = build_event(
-        event_format,  # type: ignore[arg-type]
+        event_format,
         "POST",
         "/echo/upload",
         "",
@@ -87,10 +87,12 @@ def test_binary_body_round_trips(framework: str, event_format: str) -> None:
 
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_text_body_flagged_base64_is_decoded_by_the_flag(framework: str, event_format: str) -> None:
+def test_text_body_flagged_base64_is_decoded_by_the_flag(
+    framework: str, event_format: EventFormat
+) -> None:
     payload = json.dumps({"text": "héllo"}).encode()
     event = build_event(
-        event_format,  # type: ignore[arg-type]
+        event_format,
         "POST",
         "/echo/json",
         "",
@@ -122,8 +124,10 @@ def test_rest_api_stage_is_not_a_prefix_on_a_custom_domain(framework: str) -> No
 
 @pytest.mark.parametrize("framework", ["flask", "starlette", "fastapi", "django"])
 @pytest.mark.parametrize("event_format", ["http-api-v2", "http-api-v1"])
-def test_http_api_named_stage_moves_into_the_root_path(framework: str, event_format: str) -> None:
-    event = build_event(event_format, "GET", "/echo/here", stage="dev")  # type: ignore[arg-type]
+def test_http_api_named_stage_moves_into_the_root_path(
+    framework: str, event_format: EventFormat
+) -> None:
+    event = build_event(event_format, "GET", "/echo/here", stage="dev")
     seen = echo(make(framework)(event, None))
     assert seen["root_path"] == "/dev"
     assert seen["path"] == "/echo/here"
@@ -132,8 +136,8 @@ def test_http_api_named_stage_moves_into_the_root_path(framework: str, event_for
 
 @pytest.mark.parametrize("framework", ["flask", "starlette", "fastapi", "django"])
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_base_path_is_moved_into_the_root_path(framework: str, event_format: str) -> None:
-    event = build_event(event_format, "GET", "/api/echo/here")  # type: ignore[arg-type]
+def test_base_path_is_moved_into_the_root_path(framework: str, event_format: EventFormat) -> None:
+    event = build_event(event_format, "GET", "/api/echo/here")
     seen = echo(make(framework, base_path="/api")(event, None))
     assert seen["root_path"] == "/api"
     assert seen["path"] == "/echo/here"
@@ -146,8 +150,8 @@ def _set_cookies(result: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("framework", ["flask", "starlette", "fastapi"])
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_every_set_cookie_reaches_the_client(framework: str, event_format: str) -> None:
-    result = make(framework)(build_event(event_format, "GET", "/cookies"), None)  # type: ignore[arg-type]
+def test_every_set_cookie_reaches_the_client(framework: str, event_format: EventFormat) -> None:
+    result = make(framework)(build_event(event_format, "GET", "/cookies"), None)
     cookies = sorted(_set_cookies(result))
     assert len(cookies) == 2
     assert cookies[0].startswith("a=1")
@@ -174,8 +178,8 @@ def test_every_set_cookie_reaches_the_client(framework: str, event_format: str) 
 
 @pytest.mark.parametrize("framework", ["flask", "starlette", "fastapi"])
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_binary_response_is_base64(framework: str, event_format: str) -> None:
-    result = make(framework)(build_event(event_format, "GET", "/binary"), None)  # type: ignore[arg-type]
+def test_binary_response_is_base64(framework: str, event_format: EventFormat) -> None:
+    result = make(framework)(build_event(event_format, "GET", "/binary"), None)
     if event_format.startswith("cloudfront-"):
         assert result["bodyEncoding"] == "base64"
     else:
@@ -184,8 +188,8 @@ def test_binary_response_is_base64(framework: str, event_format: str) -> None:
 
 
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_alb_answers_with_a_status_description(event_format: str) -> None:
-    result = make("starlette")(build_event(event_format, "GET", "/nowhere"), None)  # type: ignore[arg-type]
+def test_alb_answers_with_a_status_description(event_format: EventFormat) -> None:
+    result = make("starlette")(build_event(event_format, "GET", "/nowhere"), None)
     assert read_result(result).status == 404
     if event_format.startswith("alb"):
         assert result["statusDescription"] == "404 Not Found"
@@ -198,15 +202,15 @@ def test_alb_answers_with_a_status_description(event_format: str) -> None:
 @pytest.mark.parametrize("framework", ["flask", "starlette", "fastapi"])
 @pytest.mark.parametrize("event_format", ["http-api-v2", "rest-v1", "alb"])
 def test_app_exception_gives_a_generic_500_and_the_instance_stays_usable(
-    framework: str, event_format: str
+    framework: str, event_format: EventFormat
 ) -> None:
     app_handler = make(framework)
-    result = app_handler(build_event(event_format, "GET", "/boom"), None)  # type: ignore[arg-type]
+    result = app_handler(build_event(event_format, "GET", "/boom"), None)
     response = read_result(result)
     assert response.status == 500
     assert b"secret detail" not in response.body
     assert b"Traceback" not in response.body
-    after = app_handler(build_event(event_format, "GET", "/echo/ok"), None)  # type: ignore[arg-type]
+    after = app_handler(build_event(event_format, "GET", "/echo/ok"), None)
     assert read_result(after).status == 200
 
 
@@ -233,11 +237,11 @@ async def _raising_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> N
 )
 @pytest.mark.parametrize("event_format", ["http-api-v2", "rest-v1", "alb"])
 def test_exception_escaping_the_app_is_logged_as_one_json_line(
-    app: Any, event_format: str, caplog: pytest.LogCaptureFixture
+    app: Any, event_format: EventFormat, caplog: pytest.LogCaptureFixture
 ) -> None:
     app_handler = make(app) if isinstance(app, str) else handler(app)
     caplog.set_level(logging.ERROR, logger="faasify.app")
-    result = app_handler(build_event(event_format, "GET", "/boom"), None)  # type: ignore[arg-type]
+    result = app_handler(build_event(event_format, "GET", "/boom"), None)
     response = read_result(result)
     assert response.status == 500
     assert b"secret detail" not in response.body
@@ -249,5 +253,5 @@ def test_exception_escaping_the_app_is_logged_as_one_json_line(
     assert "RuntimeError: secret detail" in line["error"]
     assert "Traceback" in line["traceback"]
     assert "\n" not in records[0].getMessage()
-    after = app_handler(build_event(event_format, "GET", "/echo/ok"), None)  # type: ignore[arg-type]
+    after = app_handler(build_event(event_format, "GET", "/echo/ok"), None)
     assert read_result(after).status == 200

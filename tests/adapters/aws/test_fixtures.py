@@ -13,19 +13,19 @@ from faasify import UnsupportedEventError, handler
 from faasify.adapters.aws.codecs import AwsCodecs, CodecOptions
 from faasify.adapters.aws.events import read_result
 from faasify.core.body import TextTypes
-from tests.apps import flask_app, starlette_app
 from tests.conftest import load_event
+from tests.support.apps import flask_app, starlette_app
 
 CODECS = AwsCodecs(CodecOptions(text_types=TextTypes()))
 detect_source = CODECS.detect
 
 # fixture -> (source, method, root_path, path, query_string, cookie header, body)
 EXPECTED: dict[str, tuple[str, str, str, str, bytes, str | None, bytes]] = {
-    "apigw-rest-v1": (
+    "rest-v1": (
         "rest-v1", "GET", "/prod", "/hello/world", b"name=me&tag=a&tag=b",
         None, b"",
     ),
-    "apigw-rest-v1-post-base64": (
+    "rest-v1-post-base64": (
         "rest-v1", "POST", "", "/upload", b"", None,
         base64.b64decode("iVBORw0KGgoAAAANSUhEUgD//oB/wygKDQCpEOKCrPA="),
     ),
@@ -58,6 +58,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, bytes, str | None, bytes]] = {
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_fixture_decodes_to_the_clients_request(name: str) -> None:
     source_name, method, root_path, path, query, cookie, body = EXPECTED[name]
+    # Named after its shape (faasify.adapters.aws.shapes), as codecs and builders are.
+    assert name == source_name or name.startswith(f"{source_name}-")
     event = load_event(name)
     source = detect_source(event)
     assert source is not None

@@ -18,9 +18,9 @@ from faasify import (
     handler,
     wsgi,
 )
-from faasify.adapters.aws.events import build_event, read_result
+from faasify.adapters.aws.events import EventFormat, build_event, read_result
 from faasify.core import detect_app_kind
-from tests.apps import flask_app, starlette_app
+from tests.support.apps import flask_app, starlette_app
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +65,12 @@ MALFORMED = [
 @pytest.mark.parametrize(("event_format", "field", "value"), MALFORMED)
 def test_malformed_event_gets_a_400_shaped_for_its_source_and_a_log_line(
     star: LambdaHandler,
-    event_format: str,
+    event_format: EventFormat,
     field: str,
     value: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    event = build_event(event_format, "POST", "/echo/x", "", [], b"\x00\x01", binary=True)  # type: ignore[arg-type]
+    event = build_event(event_format, "POST", "/echo/x", "", [], b"\x00\x01", binary=True)
     if field == "body":
         event["isBase64Encoded"] = True
     with caplog.at_level(logging.WARNING, logger="faasify.app"):
@@ -82,7 +82,7 @@ def test_malformed_event_gets_a_400_shaped_for_its_source_and_a_log_line(
     line = json.loads(caplog.records[-1].getMessage())
     assert line["message"] == "malformed event"
     # The instance is fine afterwards.
-    assert read_result(star(build_event(event_format, "GET", "/echo/ok"), None)).status == 200  # type: ignore[arg-type]
+    assert read_result(star(build_event(event_format, "GET", "/echo/ok"), None)).status == 200
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_fastapi_and_django_are_detected() -> None:
     from django.core.handlers.asgi import ASGIHandler
     from fastapi import FastAPI
 
-    from tests.apps import django_app
+    from tests.support.apps import django_app
 
     assert detect_app_kind(FastAPI()) == "asgi"
     assert detect_app_kind(django_app()) == "wsgi"

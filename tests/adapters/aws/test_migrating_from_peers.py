@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from faasify import asgi, handler, wsgi
-from faasify.adapters.aws.events import build_event, read_result
+from faasify.adapters.aws.events import EventFormat, build_event, read_result
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -117,9 +117,9 @@ def test_a_repeated_1_0_header_reaches_the_app_as_two_headers() -> None:
     ],
 )
 def test_remote_user_is_the_authorizers_principal(
-    event_format: str, authorizer: Any, user: str | None
+    event_format: EventFormat, authorizer: Any, user: str | None
 ) -> None:
-    event = build_event(event_format, "GET", "/x")  # type: ignore[arg-type]
+    event = build_event(event_format, "GET", "/x")
     if authorizer is not None:
         event["requestContext"]["authorizer"] = authorizer
     lambda_handler = wsgi(environ_app, handle_signals=False)

@@ -11,8 +11,8 @@ import pytest
 
 from faasify import LambdaHandler, RecordsFailedError, UnsupportedEventError, handler
 from faasify.adapters.aws.events import build_event, read_result
-from tests.apps import starlette_app
 from tests.conftest import load_event
+from tests.support.apps import starlette_app
 
 
 def sqs(*bodies: str, fifo: bool = False) -> dict[str, Any]:

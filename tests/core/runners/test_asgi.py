@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from faasify import AppProtocolError, asgi
-from faasify.adapters.aws.events import EVENT_FORMATS, build_event, read_result
+from faasify.adapters.aws.events import EVENT_FORMATS, EventFormat, build_event, read_result
 from faasify.core import AppOptions, HostedApp, Request
 from faasify.core.runners.asgi import ASGIRunner
 
@@ -107,12 +107,12 @@ def test_lifespan_state_is_a_shallow_copy_per_request() -> None:
 
 
 @pytest.mark.parametrize("event_format", EVENT_FORMATS)
-def test_app_returning_no_response_gives_500(event_format: str) -> None:
+def test_app_returning_no_response_gives_500(event_format: EventFormat) -> None:
     async def silent(scope: Any, receive: Any, send: Any) -> None:
         return None
 
     h = asgi(silent, lifespan="off")
-    result = h(build_event(event_format, "GET", "/"), None)  # type: ignore[arg-type]
+    result = h(build_event(event_format, "GET", "/"), None)
     assert read_result(result).status == 500
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from faasify import LambdaHandler, LifespanStartupError, handler, wsgi
 from faasify.adapters.aws.events import build_event, read_result
-from tests.apps import starlette_app
+from tests.support.apps import starlette_app
 
 
 class Counter:

@@ -15,22 +15,22 @@ from tests.conftest import load_event
 
 
 def test_detected_by_version_and_multi_value_maps(codecs: AwsCodecs) -> None:
-    assert codecs.detect(load_event("apigw-rest-v1")) is codecs.rest
+    assert codecs.detect(load_event("rest-v1")) is codecs.rest
     assert codecs.detect(load_event("http-api-v1")) is codecs.http_api_v1
-    single = load_event("apigw-rest-v1")
+    single = load_event("rest-v1")
     del single["multiValueHeaders"]
     assert codecs.detect(single) is codecs.rest_single
 
 
 def test_rest_api_keeps_repeated_header_values(codecs: AwsCodecs) -> None:
-    request = codecs.rest.decode(load_event("apigw-rest-v1"), None)
+    request = codecs.rest.decode(load_event("rest-v1"), None)
     assert [v for k, v in request.headers if k == "x-multi"] == ["first", "second"]
 
 
 def test_rest_stage_is_the_root_only_on_the_execute_api_host(codecs: AwsCodecs) -> None:
-    on_aws = codecs.rest.decode(load_event("apigw-rest-v1"), None)
+    on_aws = codecs.rest.decode(load_event("rest-v1"), None)
     assert (on_aws.root_path, on_aws.path) == ("/prod", "/hello/world")
-    custom = codecs.rest.decode(load_event("apigw-rest-v1-post-base64"), None)
+    custom = codecs.rest.decode(load_event("rest-v1-post-base64"), None)
     assert (custom.root_path, custom.path) == ("", "/upload")
 
 

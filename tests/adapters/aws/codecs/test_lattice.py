@@ -17,7 +17,7 @@ from tests.conftest import load_event
 def test_detected_by_the_service_network_or_the_snake_case_path(codecs: AwsCodecs) -> None:
     assert codecs.detect(load_event("vpc-lattice-v2")) is codecs.lattice_v2
     assert codecs.detect(load_event("vpc-lattice-v1")) is codecs.lattice_v1
-    for name in ("alb", "http-api-v2", "apigw-rest-v1"):
+    for name in ("alb", "http-api-v2", "rest-v1"):
         assert codecs.detect(load_event(name)) not in (codecs.lattice_v1, codecs.lattice_v2)
 
 

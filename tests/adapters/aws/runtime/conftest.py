@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.adapters.aws.runtime.recorder import RecordingRuntimeAPI
+from tests.support.runtime.recorder import RecordingRuntimeAPI
 
 ROOT = Path(__file__).resolve().parents[4]
-APPS = "tests.adapters.aws.runtime.apps"
+APPS = "tests.support.runtime.apps"
 
 
 class Runtime:

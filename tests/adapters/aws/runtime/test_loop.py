@@ -12,7 +12,7 @@ import pytest
 
 from faasify.adapters.aws.events import build_event
 from tests.adapters.aws.runtime.conftest import APPS
-from tests.adapters.aws.runtime.recorder import Recorded
+from tests.support.runtime.recorder import Recorded
 
 BASE = "/2018-06-01/runtime"
 

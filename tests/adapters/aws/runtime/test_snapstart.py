@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from faasify.adapters.aws.events import build_event
-from tests.adapters.aws.runtime.recorder import Recorded
+from tests.support.runtime.recorder import Recorded
 
-APP = "tests.adapters.aws.runtime.snap_apps:lambda_handler"
+APP = "tests.support.runtime.snap_apps:lambda_handler"
 BASE = "/2018-06-01/runtime"
 
 
@@ -75,7 +75,7 @@ def test_a_failing_snapshot_hook_fails_the_init(runtime: Any, tmp_path: Path) ->
 def test_the_pool_is_closed_in_the_snapshot_and_reopens_after_it(
     runtime: Any, tmp_path: Path, pg_url: str, tag: str
 ) -> None:
-    from tests.servers import Servers
+    from tests.support.servers import Servers
 
     servers = Servers(pg_url, None)
     at_snapshot: list[int] = []
@@ -113,7 +113,7 @@ def test_faasify_registers_its_hooks_for_awss_runtime_client(
 
     from faasify import handler
     from faasify.adapters.aws.runtime import snapstart
-    from tests.apps import flask_app
+    from tests.support.apps import flask_app
 
     monkeypatch.setattr(snapstart, "_registered", False)
     monkeypatch.setattr(snapshot_restore_py, "_before_snapshot_registry", [])

@@ -14,7 +14,7 @@ from typing import Any
 
 from faasify.adapters.aws.events import build_event
 from tests.adapters.aws.runtime.conftest import APPS
-from tests.adapters.aws.runtime.recorder import Chunk, Recorded
+from tests.support.runtime.recorder import Chunk, Recorded
 
 STREAM = ("--invoke-mode", "response-stream")
 BASE = "/2018-06-01/runtime"

@@ -11,7 +11,7 @@ import pytest
 
 from faasify import handler
 from faasify.adapters.aws.websocket import build_websocket_event
-from tests.adapters.aws.websocket.apps import RecordingConnections, chat_app
+from tests.support.websocket.apps import RecordingConnections, chat_app
 
 
 class Chat:

@@ -28,7 +28,9 @@ TOKENS = {
         "Qwj2ICCR/oLxBA=="
     ),
 }
-VECTORS = [
+#: (case, method, path, query, headers, body, normalize, sign body, token, signature)
+Vector = tuple[str, str, str, str, list[tuple[str, str]], str, bool, bool, "str | None", str]
+VECTORS: list[Vector] = [
     (
         "get-header-key-duplicate",
         "GET",
@@ -485,22 +487,22 @@ VECTORS = [
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v[0] for v in VECTORS])
-def test_the_published_signature(vector: tuple[object, ...]) -> None:
+def test_the_published_signature(vector: Vector) -> None:
     _, method, path, query, headers, body, normalize, sign_body, token, signature = vector
-    credentials = Credentials("AKIDEXAMPLE", SECRET, TOKENS[token] if token else None)  # type: ignore[index]
+    credentials = Credentials("AKIDEXAMPLE", SECRET, TOKENS[token] if token else None)
     signed = sign_headers(
-        method,  # type: ignore[arg-type]
+        method,
         "example.amazonaws.com",
-        path,  # type: ignore[arg-type]
-        query,  # type: ignore[arg-type]
-        headers,  # type: ignore[arg-type]
-        body.encode(),  # type: ignore[attr-defined]
+        path,
+        query,
+        headers,
+        body.encode(),
         credentials,
         region="us-east-1",
         service="service",
         amz_date="20150830T123600Z",
-        sign_body=bool(sign_body),
-        normalize=bool(normalize),
+        sign_body=sign_body,
+        normalize=normalize,
     )
     authorization = dict(signed)["Authorization"]
     assert authorization.endswith(f"Signature={signature}")

@@ -8,9 +8,8 @@ the report uses (see :mod:`benchmarks.import_time`) go into ``extra_info``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.import_time import FRAMEWORKS, ImportSample, bytecode_env, run_once, summarise
 
@@ -25,7 +24,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_import_time(benchmark: Any, framework: str, env: dict[str, str]) -> None:
+def test_import_time(benchmark: BenchmarkFixture, framework: str, env: dict[str, str]) -> None:
     """Wall time of a fresh ``import <framework>; import faasify``."""
     module = FRAMEWORKS[framework]
     run_once([module, "faasify"], env)  # compile and cache every module once
@@ -39,6 +38,7 @@ def test_import_time(benchmark: Any, framework: str, env: dict[str, str]) -> Non
         with_faasify.append(run_once([module, "faasify"], env))
 
     benchmark.group = "import"
-    benchmark.pedantic(target, setup=setup, rounds=RUNS)
+    # pytest-benchmark leaves pedantic() unannotated.
+    benchmark.pedantic(target, setup=setup, rounds=RUNS)  # type: ignore[no-untyped-call]
     assert all("faasify" in sample.cumulative_us for sample in with_faasify)
     benchmark.extra_info.update(framework=framework, **summarise(baseline, with_faasify))

@@ -21,10 +21,13 @@ import asyncio
 import contextlib
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from types import TracebackType
+from typing import Any, TypeVar
 
 __all__ = ["FaultProxy"]
+
+T = TypeVar("T")
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST = 80877103, 80877104, 80877102
 
@@ -149,8 +152,8 @@ class FaultProxy:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _call(self, coroutine: object) -> object:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         return future.result(10)
 
     async def _start(self) -> None:

@@ -1,6 +1,6 @@
 """One "service instance" for the cross-process rate limit test.
 
-Usage: throttle_worker.py REDIS_URL KEY RATE PER BURST SECONDS
+Usage: python -m tests.support.baas.throttle_worker REDIS_URL KEY RATE PER BURST SECONDS
 
 Prints ``READY`` once connected, waits for a line on stdin (so that all
 workers start together), then hits KEY for SECONDS (at most ``_MAX_HITS``

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.docs.blocks import ROOT, Block
+from tests.support.docs.blocks import ROOT, Block
 
 #: The port each server command listens on when the page gives none.
 DEFAULT_PORTS = {"faasify serve": 8000, "faasify local": 3000, "examples.todolist": 8000}

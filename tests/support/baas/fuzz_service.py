@@ -12,7 +12,7 @@ import os
 import sqlalchemy as sa
 
 from faasify.baas import APIKeys, Collection, NamedQuery, Principal, Service, hash_api_key
-from tests.baas.support import service_options
+from tests.support.baas.shared import service_options
 
 table = sa.Table(
     os.environ["FUZZ_TABLE"],

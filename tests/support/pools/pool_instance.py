@@ -1,12 +1,12 @@
 """A real instance process holding PostgreSQL and Redis pools, for the SIGTERM
-test: run as a script with (pg_url, redis_url, name), not collected."""
+test: run as ``python -m tests.support.pools.pool_instance pg_url redis_url name``."""
 
 import sys
 import time
 
 from faasify import handler
 from faasify.local.events import build_event
-from tests.pools.apps import fastapi_app
+from tests.support.pools.apps import fastapi_app
 
 pg_url, redis_url, name = sys.argv[1:4]
 app = fastapi_app(pg_url, redis_url, name, min_size=1)

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.apps import GET_RESPONSE, PAYLOAD
+from benchmarks.apps.frameworks import GET_RESPONSE, PAYLOAD
 from faasify.adapters.aws.events import build_event
 
 __all__ = ["HOST", "SOURCE_IP", "WORKLOADS", "Workload", "asgi_scope", "wsgi_environ"]

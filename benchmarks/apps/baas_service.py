@@ -1,6 +1,6 @@
 """The data service the BaaS load benchmark runs: one collection, pool of 10.
 
-``uvicorn benchmarks.baas_service:app`` with ``DATABASE_URL`` set.
+``uvicorn benchmarks.apps.baas_service:app`` with ``DATABASE_URL`` set.
 """
 
 import os

@@ -12,10 +12,11 @@ import json
 from typing import Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.apps import APP_FACTORIES
-from benchmarks.candidates import CANDIDATES
-from benchmarks.workload import WORKLOADS
+from benchmarks.apps.candidates import CANDIDATES
+from benchmarks.apps.frameworks import APP_FACTORIES
+from benchmarks.apps.workload import WORKLOADS
 
 
 def _params() -> list[Any]:
@@ -41,7 +42,7 @@ def _check(status: int, body: bytes, expected: Any, candidate: str) -> None:
 
 
 @pytest.mark.parametrize(("app_name", "method", "candidate"), _params())
-def test_invoke(benchmark: Any, app_name: str, method: str, candidate: str) -> None:
+def test_invoke(benchmark: BenchmarkFixture, app_name: str, method: str, candidate: str) -> None:
     """One warm invoke of ``candidate`` serving ``method`` on ``app_name``."""
     factory, kind = APP_FACTORIES[app_name]
     workload = WORKLOADS[method]

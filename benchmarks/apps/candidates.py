@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from benchmarks.workload import WORKLOADS, Workload, asgi_scope, wsgi_environ
+from benchmarks.apps.workload import WORKLOADS, Workload, asgi_scope, wsgi_environ
 from faasify import handler
 from faasify.adapters.aws.events import read_result
 from faasify.local.context import LocalContext

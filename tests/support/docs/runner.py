@@ -1,6 +1,6 @@
 """Running one docs block: the machinery behind tests/docs/test_*blocks.py.
 
-See :mod:`tests.docs.blocks` for the markers a page uses and :mod:`tests.docs.shell`
+See :mod:`tests.support.docs.blocks` for the markers a page uses and :mod:`tests.support.docs.shell`
 for how shell blocks run. Blocks of pages being rewritten elsewhere that fail today
 are listed in ``KNOWN_BROKEN`` as strict expected failures: the day one runs, its
 entry must go.
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.docs import shell, static
-from tests.docs.apps import HELLO, hello_app
-from tests.docs.blocks import ROOT, Block, all_blocks, free_names
+from tests.support.docs import shell, static
+from tests.support.docs.apps import HELLO, hello_app
+from tests.support.docs.blocks import ROOT, Block, all_blocks, free_names
 
 BLOCKS = all_blocks()
 
@@ -86,7 +86,8 @@ def _workdir(block: Block, tmp_path: Path) -> Path:
     if not titled and block.title is None:
         return ROOT
     for earlier in titled:
-        (tmp_path / earlier.title).write_text(earlier.code, encoding="utf-8")  # type: ignore[operator]
+        assert earlier.title is not None  # the blocks were picked for having one
+        (tmp_path / earlier.title).write_text(earlier.code, encoding="utf-8")
     return tmp_path
 
 

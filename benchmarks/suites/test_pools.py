@@ -31,8 +31,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.pool_apps import (
+from benchmarks.apps.pool_apps import (
     DATABASE_URL,
     POOL_CANDIDATES,
     QUERIES,
@@ -125,7 +126,7 @@ def _check(status: int, body: bytes, expected: Any, candidate: str) -> None:
 
 @pytest.mark.parametrize(("query_name", "candidate"), _params())
 def test_db_invoke(
-    benchmark: Any,
+    benchmark: BenchmarkFixture,
     request: pytest.FixtureRequest,
     todos_table: str,
     query_name: str,
@@ -152,7 +153,10 @@ def test_db_invoke(
             timing=f"{warmup} warm-up invokes, then 1 invoke per round for about {budget:g} s "
             f"(at least {MIN_ROUNDS} rounds)",
         )
-        result = benchmark.pedantic(prepared.call, prepared.args, rounds=rounds, iterations=1)
+        # pytest-benchmark leaves pedantic() unannotated.
+        result = benchmark.pedantic(  # type: ignore[no-untyped-call]
+            prepared.call, prepared.args, rounds=rounds, iterations=1
+        )
         _check(*prepared.read(result), expected, candidate)
         cpu_invokes = SLOW_CPU_INVOKES if spec.slow else CPU_INVOKES
         benchmark.extra_info["cpu_us"] = _cpu_us(prepared.call, prepared.args, cpu_invokes)

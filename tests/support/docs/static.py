@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from faasify.cli._main import build_parser
-from tests.docs.blocks import ROOT
-from tests.docs.shell import Command
+from tests.support.docs.blocks import ROOT
+from tests.support.docs.shell import Command
 
 __all__ = ["CHECKABLE", "check"]
 
