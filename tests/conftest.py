@@ -1,6 +1,7 @@
 """Shared fixtures, and the rule that CI never skips a server-backed test.
 
-Tests that need PostgreSQL or Redis carry the ``postgres`` or ``redis`` marker,
+Tests that need PostgreSQL, Redis or NATS JetStream carry the ``postgres``,
+``redis`` or ``nats`` marker,
 and tests that drive a page in Chromium the ``browser`` marker; they skip with a
 reason when the server or the browser is missing on a developer's machine.
 Under CI (``CI=true``) such a skip is turned into a failure, so a broken
@@ -21,7 +22,7 @@ import pytest
 from tests.servers import Servers
 
 EVENTS = Path(__file__).parent / "events"
-SERVER_MARKERS = ("postgres", "redis", "browser")
+SERVER_MARKERS = ("postgres", "redis", "browser", "nats")
 
 
 def load_event(name: str) -> dict[str, Any]:
