@@ -138,6 +138,10 @@ class JetStreamQueue:
 
         if self._js is None:
             raise QueueUnavailable("the NATS connection is closed")
+        if not self._nc.is_connected:
+            # nats-py would buffer the publish and send it on reconnecting: an event
+            # the client was told was refused must not run after all.
+            raise QueueUnavailable(f"NATS at {self.url} is disconnected")
         headers = {"Nats-Msg-Id": message_id} if message_id else None
         try:
             await self._js.publish(subject, data, timeout=_PUBLISH_TIMEOUT, headers=headers)
