@@ -20,14 +20,14 @@ def _note(log: Path, **fields: Any) -> None:
 
 def _tries(log: Path, key: str) -> int:
     lines = log.read_text(encoding="utf-8").splitlines()
-    return sum(1 for line in lines if json.loads(line) == {"ran": key})
+    return sum(1 for line in lines if json.loads(line).get("ran") == key)
 
 
 def job(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``fail``: fail that many attempts; ``busy``: answer 429 that many times;
     ``gate``: wait for that file before finishing."""
     log, key = Path(event["log"]), str(event["key"])
-    _note(log, ran=key)
+    _note(log, ran=key, request_id=context.aws_request_id)
     tries = _tries(log, key)
     gate = event.get("gate")
     if gate:

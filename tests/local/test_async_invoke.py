@@ -28,7 +28,7 @@ FAST = ("--async-backoff", "0.05")
 
 
 def ran(log: Path, key: str) -> int:
-    return sum(1 for line in read_jsonl(log) if line == {"ran": key})
+    return sum(1 for line in read_jsonl(log) if line.get("ran") == key)
 
 
 def done(log: Path) -> set[str]:
@@ -106,6 +106,9 @@ def test_a_failing_event_is_retried_then_its_failure_record_is_written(
     assert answer.status_code == 202
     records = wait_until(lambda: read_jsonl(failed), what="the failure record")
     assert ran(log, "k") == 3  # the attempt and Lambda's two retries
+    # Every attempt has the event's id as its request id (an idempotency key).
+    ids = {line["request_id"] for line in read_jsonl(log) if line.get("ran") == "k"}
+    assert ids == {answer.headers["x-amzn-requestid"]}
     (record,) = records
     assert record["requestContext"]["requestId"] == answer.headers["x-amzn-requestid"]
     assert record["requestContext"]["condition"] == "RetriesExhausted"

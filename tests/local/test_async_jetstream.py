@@ -163,5 +163,6 @@ def test_a_queue_that_goes_away_answers_503_and_loses_nothing_it_acknowledged(
     wait_until(accepted_again, 60, "the queue back")
     wait_until(lambda: "after" in done(log), 60, "the event after the outage")
     assert done(log).count("before") == 1
+    assert "refused" not in started(log)  # refused means not queued, not "queued later"
     metrics = httpx.get(runtime.url + "/_faasify/metrics").text
     assert 'faasify_local_async_queued_total{source="lambda"}' in metrics

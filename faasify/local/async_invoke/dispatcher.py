@@ -192,7 +192,10 @@ class AsyncInvoker:
         started_ns = time.time_ns()
         try:
             outcome = await self.scaler.invoke(
-                event.payload, label=f"async {event.id}", queue_timeout=expires - time.time()
+                event.payload,
+                label=f"async {event.id}",
+                queue_timeout=expires - time.time(),
+                request_id=event.id,
             )
         finally:
             beating.cancel()

@@ -30,7 +30,7 @@ __all__ = ["openfaas_async_routes"]
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _CALL_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-#: Headers about the queueing itself, not for the function.
+#: Headers about the queueing itself, not for the function (which gets X-Call-Id).
 _OWN = {"x-callback-url", "x-call-id"}
 
 
@@ -73,6 +73,7 @@ def openfaas_async_routes(
             request.url.query,
             [
                 *((k, v) for k, v in request.headers.items() if k not in _OWN),
+                ("x-call-id", call_id),
                 ("x-forwarded-proto", "http"),
                 ("x-forwarded-port", str(port)),
             ],

@@ -385,6 +385,7 @@ class Scaler:
         tenant: str | None = None,
         label: str | None = None,
         queue_timeout: float | None = None,
+        request_id: str | None = None,
     ) -> InvokeOutcome:
         """Run ``event`` on an instance and say how it went.
 
@@ -395,10 +396,12 @@ class Scaler:
         the request in the line logged about work after the answer. ``event`` is
         any JSON value (an HTTP event, or an Invoke API payload); ``queue_timeout``
         overrides how long it may wait for an instance (asynchronous invokes wait
-        as long as their event may live, rather than being throttled).
+        as long as their event may live, rather than being throttled), and
+        ``request_id`` the id the function sees (an asynchronous event keeps its
+        id across retries, as on Lambda).
         """
         arrived = time.monotonic()
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         waits = self.queue_timeout if queue_timeout is None else queue_timeout
         try:
             instance, cold = await self._acquire(arrived + waits, tenant)
