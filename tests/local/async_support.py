@@ -50,11 +50,14 @@ def invoke_event(url: str, event: Any) -> httpx.Response:
     )
 
 
-def spawn_local(target: str, *args: str) -> tuple[subprocess.Popen[str], int]:
+def spawn_local(
+    target: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FAASIFY_")},
         "PYTHONPATH": str(ROOT),
+        **(env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "faasify.cli", "local", target, "--port", str(port), *args],

@@ -25,8 +25,8 @@ def faasify_local() -> Iterator[Any]:
     """``faasify_local(target, *options)``: a running ``faasify local``, stopped at the end."""
     started: list[Local] = []
 
-    def start(target: str, *args: str) -> Local:
-        process, port = spawn_local(target, *args)
+    def start(target: str, *args: str, env: dict[str, str] | None = None) -> Local:
+        process, port = spawn_local(target, *args, env=env)
         runtime = Local(process, port)
         started.append(runtime)
         return runtime
