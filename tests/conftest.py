@@ -57,6 +57,7 @@ def _skip_reason(longrepr: object) -> str:
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 
 
 def _plain_pg_url() -> str:
@@ -85,6 +86,17 @@ def redis_url() -> str:
     except redis.ConnectionError as exc:
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server with JetStream (tests with the ``nats`` marker)."""
+    from tests.local.async_support import nats_problem
+
+    problem = nats_problem(NATS_URL)
+    if problem is not None:
+        pytest.skip(f"NATS JetStream is not reachable at {NATS_URL}: {problem}")
+    return NATS_URL
 
 
 @pytest.fixture

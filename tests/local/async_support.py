@@ -20,7 +20,6 @@ from tests.cli.conftest import free_port
 from tests.local.test_lambda_modes import Local, wait_until
 
 __all__ = [
-    "NATS_URL",
     "Local",
     "PrivateNats",
     "delete_streams",
@@ -34,7 +33,6 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = "tests.local.async_apps"
-NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 INVOKE = "/2015-03-31/functions/faasify-local/invocations"
 
 

@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 
 from tests.local.async_support import (
-    NATS_URL,
     Local,
     PrivateNats,
     delete_streams,
-    nats_problem,
     spawn_local,
     stop,
 )
@@ -34,14 +32,6 @@ def faasify_local() -> Iterator[Any]:
     yield start
     for runtime in started:
         stop(runtime.process)
-
-
-@pytest.fixture(scope="session")
-def nats_url() -> str:
-    problem = nats_problem(NATS_URL)
-    if problem is not None:
-        pytest.skip(f"NATS JetStream is not reachable at {NATS_URL}: {problem}")
-    return NATS_URL
 
 
 @pytest.fixture
