@@ -282,3 +282,21 @@ def test_an_unreachable_nats_server_is_one_line_at_start() -> None:
     lines = done_.stderr.strip().splitlines()
     assert len(lines) == 1
     assert f"cannot use NATS JetStream at nats://127.0.0.1:{port}" in lines[0]
+
+
+def test_a_streaming_function_runs_asynchronously_with_its_answer_read_whole(
+    faasify_local: Any, callback_server: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    url, received = callback_server
+    runtime = faasify_local(
+        "tests.adapters.aws.runtime.apps:asgi_handler", "--invoke-mode", "response-stream"
+    )
+    answer = httpx.get(
+        runtime.url + "/async-function/dl/download?mb=0.25", headers={"X-Callback-Url": url}
+    )
+    assert answer.status_code == 202
+    wait_until(lambda: received, what="the callback")
+    ((headers, body),) = received
+    assert headers["X-Function-Status"] == "200"
+    assert len(body) == 256 * 1024
+    assert headers["Content-Type"] == "application/octet-stream"

@@ -22,6 +22,7 @@ Each step is logged (one line) and counted (``faasify_local_async_*``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -47,10 +48,38 @@ from faasify.local.async_invoke.records import (
 from faasify.local.events import read_result
 from faasify.local.runtime.request_log import LogFormat
 from faasify.local.runtime.scaler import InvokeOutcome, Scaler
+from faasify.local.runtime.streaming import StreamEnded
 
 __all__ = ["AsyncInvoker"]
 
 logger = logging.getLogger("faasify.local")
+
+
+async def buffered(outcome: InvokeOutcome) -> InvokeOutcome:
+    """``outcome`` with a streamed answer read whole into an HTTP result (an
+    asynchronous invoke has no client to stream to), or as it is."""
+    stream = outcome.stream
+    if stream is None:
+        return outcome
+    status, headers = stream.head.result()
+    chunks = []
+    try:
+        async for chunk in stream.body():
+            chunks.append(chunk)
+    except StreamEnded as exc:
+        outcome.status, outcome.error, outcome.error_type = 502, str(exc), exc.error_type
+        outcome.stream = None
+        return outcome
+    body = b"".join(chunks)
+    outcome.stream = None
+    outcome.status = 200  # the invoke's; the answer's own status is in the result
+    outcome.result = {
+        "statusCode": status,
+        "headers": dict(headers),
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+    return outcome
 
 
 def _status_of(outcome: InvokeOutcome) -> int | None:
@@ -197,6 +226,7 @@ class AsyncInvoker:
                 queue_timeout=expires - time.time(),
                 request_id=event.id,
             )
+            outcome = await buffered(outcome)
         finally:
             beating.cancel()
         if outcome.status == 429:  # no instance came free before the event expired

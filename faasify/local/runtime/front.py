@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -24,14 +24,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from faasify.local.async_invoke.dispatcher import AsyncInvoker
 from faasify.local.events import EventFormat, build_event, read_result
-from faasify.local.runtime.invoke_api import invoke_api_routes
-from faasify.local.runtime.openfaas_async import openfaas_async_routes
 from faasify.local.runtime.request_log import LogFormat, log_request
 from faasify.local.runtime.scaler import InvokeOutcome, Scaler
 from faasify.local.runtime.streaming import StreamEnded
 from faasify.local.runtime.websocket import WebSocketApi
+
+if TYPE_CHECKING:
+    from faasify.local.async_invoke.dispatcher import AsyncInvoker
 
 __all__ = ["METRICS_PATH", "create_app"]
 
@@ -119,6 +119,11 @@ def create_app(
     (:mod:`.openfaas_async`) are served too; their asynchronous invokes go
     through ``async_invoker`` (by default one on an in-process queue).
     """
+    # Imported here: faasify.local.async_invoke builds on this package's modules.
+    from faasify.local.async_invoke.dispatcher import AsyncInvoker
+    from faasify.local.runtime.invoke_api import invoke_api_routes
+    from faasify.local.runtime.openfaas_async import openfaas_async_routes
+
     invoker = async_invoker or AsyncInvoker(scaler, log_format=log_format)
 
     async def metrics(request: Request) -> Response:

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from faasify._exceptions import QueueUnavailable
-from faasify.local.async_invoke.dispatcher import AsyncInvoker
+from faasify.local.async_invoke.dispatcher import AsyncInvoker, buffered
 from faasify.local.async_invoke.records import error_payload
 from faasify.local.runtime.request_log import LogFormat, log_request
 from faasify.local.runtime.scaler import InvokeOutcome, Scaler
@@ -98,7 +98,7 @@ def invoke_api_routes(
                 )
             response = Response(status_code=202, headers={"X-Amzn-RequestId": event.id})
             return logged(response, _no_invoke(event.id, 202, None))
-        outcome = await scaler.invoke(payload, label=f"{method} {path}")
+        outcome = await buffered(await scaler.invoke(payload, label=f"{method} {path}"))
         if outcome.status == 429:
             return logged(
                 _refusal(429, "TooManyRequestsException", "Rate Exceeded.", **{"Retry-After": "1"}),
