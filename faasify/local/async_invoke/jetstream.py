@@ -126,7 +126,7 @@ class JetStreamQueue:
             await self.close()
             reason = str(exc) or type(exc).__name__
             if isinstance(exc, asyncio.TimeoutError):
-                reason = "no answer"
+                reason = f"no answer in {_CONNECT_TIMEOUT * 2:g} s (is nats-server -js running?)"
             raise QueueUnavailable(f"cannot use NATS JetStream at {self.url}: {reason}") from None
 
     async def put(self, data: bytes, message_id: str | None = None) -> None:
