@@ -29,6 +29,7 @@ import logging
 import time
 from typing import Any
 
+from faasify._exceptions import ConfigurationError
 from faasify.local.async_invoke.callback import Callbacks
 from faasify.local.async_invoke.envelope import (
     EnvelopeError,
@@ -125,7 +126,7 @@ class AsyncInvoker:
         if destination is not None and destination.kind == "nats":
             ensure = getattr(self.queue, "ensure_subject", None)
             if ensure is None or publish is None:
-                raise ValueError("a nats: on-failure destination needs the JetStream queue")
+                raise ConfigurationError("a nats: on-failure destination needs the JetStream queue")
             await ensure(destination.target)
         self._records = FailureRecords(destination, publish)
         self._callbacks = Callbacks(self.function_name)
@@ -197,18 +198,16 @@ class AsyncInvoker:
             event = decode(delivery.data)
         except EnvelopeError as exc:
             malformed = {"errorMessage": str(exc), "errorType": "MalformedEvent"}
-            await self._dead_letter(
-                None, "MalformedEvent", malformed, raw=delivery.data, status=400
+            await self._settle_failed(
+                delivery, None, "MalformedEvent", malformed, raw=delivery.data, status=400
             )
-            await delivery.ack()
             return
         policy = self.policy
         now = time.time()
         age = now - event.accepted
         expires = event.accepted + policy.maximum_event_age
         if now >= expires:
-            await self._dead_letter(event, "EventAgeExceeded", event.last_error)
-            await delivery.ack()
+            await self._settle_failed(delivery, event, "EventAgeExceeded", event.last_error)
             return
         if event.not_before > now:
             await delivery.nak(min(event.not_before, expires) - now)
@@ -232,8 +231,8 @@ class AsyncInvoker:
         if outcome.status == 429:  # no instance came free before the event expired
             self.metrics.async_attempts.labels("throttled").inc()
             throttled = {"errorMessage": "every instance stayed busy", "errorType": "Throttled"}
-            await self._dead_letter(event, "EventAgeExceeded", event.last_error or throttled)
-            await delivery.ack()
+            last = event.last_error or throttled
+            await self._settle_failed(delivery, event, "EventAgeExceeded", last)
             return
         error = error_payload(outcome, self.scaler.timeout)
         if error is None and _status_of(outcome) == 429:
@@ -258,9 +257,8 @@ class AsyncInvoker:
             self._log(ran, "failed", attempt=attempt, error=error["errorMessage"], retry_s=delay)
             await self._requeue(delivery, ran.next(not_before=time.time() + delay))
             return
-        await self._dead_letter(ran, "RetriesExhausted", error, status=outcome.status)
         await self._call_back(ran, outcome, started_ns)
-        await delivery.ack()
+        await self._settle_failed(delivery, ran, "RetriesExhausted", error, status=outcome.status)
 
     async def _requeue(self, delivery: Delivery, event: QueuedEvent) -> None:
         """Publish the event's next turn, then acknowledge this one (never the other way)."""
@@ -273,8 +271,9 @@ class AsyncInvoker:
             return
         await delivery.ack()
 
-    async def _dead_letter(
+    async def _settle_failed(
         self,
+        delivery: Delivery,
         event: QueuedEvent | None,
         condition: Condition,
         error: dict[str, Any] | None,
@@ -282,6 +281,7 @@ class AsyncInvoker:
         raw: bytes = b"",
         status: int = 200,
     ) -> None:
+        """Write the event's failure record, then acknowledge it (only then)."""
         assert self._records is not None
         record = failure_record(self.function_name, condition, event, error, raw=raw, status=status)
         outcome = {
@@ -305,7 +305,12 @@ class AsyncInvoker:
         try:
             await self._records.write(record)
         except Exception as exc:
+            # Not acknowledged: the event comes back (and may run once more) rather
+            # than go without its record.
             logger.error("async: the failure record could not be written: %s", exc)
+            await delivery.nak(5.0)
+            return
+        await delivery.ack()
 
     async def _call_back(self, event: QueuedEvent, outcome: InvokeOutcome, started: int) -> None:
         if event.callback_url is None or self._callbacks is None:
