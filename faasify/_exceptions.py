@@ -24,7 +24,8 @@ FaasifyError
 └── LocalRuntimeError           the local FaaS runtime could not run an invoke (also a RuntimeError)
     ├── InitFailed              an instance did not finish its init phase
     ├── InvokeTimedOut          an invoke ran past its timeout
-    └── InstancesBusy           every instance stayed busy past the queue timeout
+    ├── InstancesBusy           every instance stayed busy past the queue timeout
+    └── QueueUnavailable        the asynchronous invocations' queue cannot take an event
 ```
 
 The data service and its client (:mod:`faasify.baas`) and the packager
@@ -52,6 +53,7 @@ __all__ = [
     "PoolConnectError",
     "PoolError",
     "PoolTimeoutError",
+    "QueueUnavailable",
     "RecordsFailedError",
     "UnsupportedEventError",
 ]
@@ -181,3 +183,8 @@ class InvokeTimedOut(LocalRuntimeError):
 
 class InstancesBusy(LocalRuntimeError):
     """Every instance stayed busy past the queue timeout (the platform would throttle)."""
+
+
+class QueueUnavailable(LocalRuntimeError):
+    """The queue behind asynchronous invocations (NATS JetStream) cannot be reached,
+    or did not confirm an event in time: the event was not accepted."""

@@ -12,6 +12,7 @@
 #     chromium, chromium-driver  the todolist page's browser tests
 #     pgbouncer                  the data service's `pooler` tests
 #     valgrind                   the instruction counts (benchmarks, and their smoke test)
+#     nats-server                faasify local's JetStream queue (its fault tests run their own)
 #   servers on 127.0.0.1, started when installed but not running:
 #     PostgreSQL :5432 (database `test`), Redis :6379, NATS with JetStream :4222
 set -uo pipefail
@@ -39,6 +40,7 @@ missing=()
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 { command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; } || missing+=(pgbouncer)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+{ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; } || missing+=(nats-server)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

@@ -1,6 +1,7 @@
 """Shared fixtures, and the rule that CI never skips a server-backed test.
 
-Tests that need PostgreSQL or Redis carry the ``postgres`` or ``redis`` marker,
+Tests that need PostgreSQL, Redis or NATS JetStream carry the ``postgres``,
+``redis`` or ``nats`` marker,
 and tests that drive a page in Chromium the ``browser`` marker; they skip with a
 reason when the server or the browser is missing on a developer's machine.
 Under CI (``CI=true``) such a skip is turned into a failure, so a broken
@@ -22,7 +23,7 @@ import pytest
 from tests.support.servers import Servers
 
 EVENTS = Path(__file__).parent / "events"
-SERVER_MARKERS = ("postgres", "redis", "browser")
+SERVER_MARKERS = ("postgres", "redis", "browser", "nats")
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -59,6 +60,7 @@ def _skip_reason(longrepr: object) -> str:
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 
 
 def _plain_pg_url() -> str:
@@ -87,6 +89,17 @@ def redis_url() -> str:
     except redis.ConnectionError as exc:
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server with JetStream (tests with the ``nats`` marker)."""
+    from tests.local.async_support import nats_problem
+
+    problem = nats_problem(NATS_URL)
+    if problem is not None:
+        pytest.skip(f"NATS JetStream is not reachable at {NATS_URL}: {problem}")
+    return NATS_URL
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -126,3 +128,25 @@ def test_the_pool_profile_script_reads_its_candidates() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "faasify+PostgresPool" in completed.stdout
+
+
+@pytest.mark.nats
+def test_the_async_queue_benchmark_loses_nothing_across_a_restart(
+    tmp_path: Path, nats_url: str
+) -> None:
+    out = tmp_path / "async.json"
+    command = [sys.executable, "-m", "benchmarks.async_queue", "--events", "40", "--rounds", "3"]
+    completed = subprocess.run(
+        [*command, "--restart-seconds", "3", "--nats", nats_url, "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "| in-process |" in completed.stdout
+    assert "| NATS JetStream |" in completed.stdout
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert record["restart"]["lost"] == 0
+    assert record["restart"]["accepted"] > 0

@@ -6,10 +6,14 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from faasify.cli._errors import CommandError, listen_error
 from faasify.cli._target import TargetError, load_target
 from faasify.local.events import EVENT_FORMATS
+
+if TYPE_CHECKING:
+    from faasify.local.async_invoke import AsyncInvocationPolicy, Queue
 
 __all__ = ["add_arguments", "run"]
 
@@ -25,10 +29,14 @@ request. Lambda's other modes too: --invoke-mode response-stream streams each
 answer to the client as it is produced, --snapstart inits once and restores
 every instance from that snapshot, --max-concurrency serves several requests
 per instance (Lambda Managed Instances), --tenant-isolation keeps one tenant
-per instance. Needs the local extra: pip install 'faasify[local]'."""
+per instance. Asynchronous invokes (the Invoke API's Event type, OpenFaaS's
+/async-function/) go through a queue, in-process or NATS JetStream (--queue),
+with Lambda's retries, maximum event age and on-failure destination. Needs the
+local extra: pip install 'faasify[local]' (and 'faasify[queue]' for NATS)."""
 EXAMPLES = (
     "faasify local app:lambda_handler --max-instances 4 --idle-timeout 60",
     "faasify local app:app --invoke-mode response-stream --snapstart",
+    "faasify local app:handler --queue nats://127.0.0.1:4222 --on-failure file:failed.jsonl",
 )
 
 logger = logging.getLogger("faasify.local")
@@ -105,6 +113,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the loop in each instance: faasify's own, or AWS's awslambdaric",
     )
     parser.add_argument(
+        "--queue",
+        default="memory",
+        metavar="memory|nats://HOST:PORT",
+        help="the queue behind asynchronous invokes: in-process (memory), or a NATS "
+        "JetStream server, whose stream keeps events across restarts",
+    )
+    parser.add_argument(
+        "--queue-stream",
+        default=None,
+        metavar="NAME",
+        help="the JetStream stream (default: FAASIFY_ASYNC_ and the handler's name)",
+    )
+    parser.add_argument(
+        "--async-retries",
+        type=int,
+        default=2,
+        choices=[0, 1, 2],
+        help="retries of a failed asynchronous invoke (Lambda's MaximumRetryAttempts)",
+    )
+    parser.add_argument(
+        "--async-max-age",
+        type=float,
+        default=21600.0,
+        metavar="SECONDS",
+        help="how long an asynchronous event may wait (Lambda's MaximumEventAgeInSeconds)",
+    )
+    parser.add_argument(
+        "--async-backoff",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="the wait before the first retry, doubled for the next (Lambda waits a minute)",
+    )
+    parser.add_argument(
+        "--on-failure",
+        default=None,
+        metavar="file:PATH|nats:SUBJECT",
+        help="where a failed asynchronous event's record goes (Lambda's on-failure "
+        "destination): a JSON Lines file, or a JetStream subject (with --queue nats://)",
+    )
+    parser.add_argument(
         "--log-format",
         choices=["text", "json"],
         default="text",
@@ -159,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if ":" not in args.target:
         load_target(args.target)  # raises the sentence that explains module:attribute
+    queue, policy = _async_options(args)
     try:
         sock = listen(args.host, args.port)
     except OSError as exc:
@@ -191,6 +241,9 @@ def run(args: argparse.Namespace) -> int:
         raise TargetError(f"{args.target} failed to start: {exc}") from None
     host, port = sock.getsockname()[:2]
     host = f"[{host}]" if ":" in host else host
+    from faasify.local.async_invoke import AsyncInvoker
+
+    invoker = AsyncInvoker(scaler, queue, policy, log_format=args.log_format)
 
     modes = [
         word
@@ -199,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             ("snapstart", args.snapstart),
             (f"{args.max_concurrency} requests per instance", args.max_concurrency > 1),
             ("tenant isolation", args.tenant_isolation),
+            (f"async on {queue.describe()}", args.queue != "memory"),
         )
         if on
     ]
@@ -214,5 +268,53 @@ def run(args: argparse.Namespace) -> int:
             "".join(f", {mode}" for mode in modes),
         )
 
-    serve(create_app(scaler, args.event_format, log_format=args.log_format), sock, announce)
+    app = create_app(scaler, args.event_format, log_format=args.log_format, async_invoker=invoker)
+    serve(app, sock, announce)
     return 0
+
+
+def _async_options(args: argparse.Namespace) -> tuple[Queue, AsyncInvocationPolicy]:
+    """The queue and policy of asynchronous invokes; a NATS server is tried at once,
+    so one that cannot be reached is an error at start, in one line."""
+    from faasify._exceptions import ConfigurationError, QueueUnavailable
+    from faasify.local.async_invoke import (
+        AsyncInvocationPolicy,
+        JetStreamQueue,
+        MemoryQueue,
+        parse_destination,
+        stream_name,
+    )
+
+    try:
+        destination = None if args.on_failure is None else parse_destination(args.on_failure)
+        policy = AsyncInvocationPolicy(
+            maximum_retry_attempts=args.async_retries,
+            maximum_event_age=args.async_max_age,
+            backoff=args.async_backoff,
+            on_failure=destination,
+        )
+    except ConfigurationError as exc:
+        raise CommandError(str(exc)) from None
+    if args.queue == "memory":
+        if destination is not None and destination.kind == "nats":
+            raise CommandError("--on-failure nats:SUBJECT needs --queue nats://HOST:PORT")
+        return MemoryQueue(), policy
+    if not args.queue.startswith(("nats://", "tls://")):
+        raise CommandError(f"--queue {args.queue!r}: give memory or nats://HOST:PORT")
+    try:
+        import nats  # noqa: F401
+    except ImportError:
+        raise CommandError(
+            "--queue nats:// needs nats-py: pip install 'faasify[queue]'", status=2
+        ) from None
+    queue = JetStreamQueue(args.queue, args.queue_stream or stream_name(args.target))
+
+    async def probe() -> None:
+        await queue.open()
+        await queue.close()
+
+    try:
+        asyncio.run(probe())
+    except QueueUnavailable as exc:
+        raise CommandError(str(exc)) from None
+    return queue, policy

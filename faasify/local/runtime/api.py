@@ -30,7 +30,7 @@ from typing import Any
 
 from faasify.local.runtime.streaming import StreamedAnswer
 
-__all__ = ["Invocation", "RuntimeAPI", "read_error"]
+__all__ = ["Invocation", "RuntimeAPI", "read_error", "read_error_type"]
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{name}"
 
@@ -250,3 +250,13 @@ def read_error(body: bytes) -> tuple[str, str | None]:
     trace = report.get("stackTrace")
     stack = "".join(trace) if isinstance(trace, list) else trace if isinstance(trace, str) else None
     return line, stack or None
+
+
+def read_error_type(body: bytes) -> str | None:
+    """The ``errorType`` of an error the instance posted, if it named one."""
+    try:
+        report = json.loads(body)
+    except ValueError:
+        return None
+    kind = report.get("errorType") if isinstance(report, dict) else None
+    return str(kind) if kind else None

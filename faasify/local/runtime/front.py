@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -29,6 +29,9 @@ from faasify.local.runtime.request_log import LogFormat, log_request
 from faasify.local.runtime.scaler import InvokeOutcome, Scaler
 from faasify.local.runtime.streaming import StreamEnded
 from faasify.local.runtime.websocket import WebSocketApi
+
+if TYPE_CHECKING:
+    from faasify.local.async_invoke.dispatcher import AsyncInvoker
 
 __all__ = ["METRICS_PATH", "create_app"]
 
@@ -102,13 +105,26 @@ def _streamed(outcome: InvokeOutcome, done: Any) -> Response:
 
 
 def create_app(
-    scaler: Scaler, event_format: EventFormat = "http-api-v2", *, log_format: LogFormat = "text"
+    scaler: Scaler,
+    event_format: EventFormat = "http-api-v2",
+    *,
+    log_format: LogFormat = "text",
+    async_invoker: AsyncInvoker | None = None,
 ) -> Starlette:
     """A Starlette app that serves every path through ``scaler``'s instances.
 
     Every request is logged as one line (see :mod:`.request_log`) with the
-    status the client got; a streamed one when its body has ended.
+    status the client got; a streamed one when its body has ended. Lambda's
+    Invoke API (:mod:`.invoke_api`) and OpenFaaS's ``/async-function/``
+    (:mod:`.openfaas_async`) are served too; their asynchronous invokes go
+    through ``async_invoker`` (by default one on an in-process queue).
     """
+    # Imported here: faasify.local.async_invoke builds on this package's modules.
+    from faasify.local.async_invoke.dispatcher import AsyncInvoker
+    from faasify.local.runtime.invoke_api import invoke_api_routes
+    from faasify.local.runtime.openfaas_async import openfaas_async_routes
+
+    invoker = async_invoker or AsyncInvoker(scaler, log_format=log_format)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(scaler.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -164,7 +180,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await scaler.start()
         try:
-            yield
+            await invoker.start()
+            try:
+                yield
+            finally:
+                await invoker.close()
         finally:
             await scaler.close()
 
@@ -173,6 +193,8 @@ def create_app(
     return Starlette(
         routes=[
             Route(METRICS_PATH, metrics),
+            *invoke_api_routes(scaler, invoker, log_format=log_format),
+            *openfaas_async_routes(invoker, event_format, log_format=log_format),
             *websockets.routes(),
             Route("/{path:path}", invoke, methods=_METHODS),
         ],

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from faasify._exceptions import InstancesBusy
-from faasify.local.runtime.api import Invocation, read_error
+from faasify.local.runtime.api import Invocation, read_error, read_error_type
 from faasify.local.runtime.instance import (
     FunctionInstance,
     InitFailed,
@@ -77,6 +77,8 @@ class InvokeOutcome:
     tenant: str | None = None
     #: Whether the instance's answer echoed its invocation id (``None``: no answer).
     echoed: bool | None = None
+    #: The ``errorType`` the function reported with its error, when it named one.
+    error_type: str | None = None
 
 
 class Scaler:
@@ -377,7 +379,13 @@ class Scaler:
     # -- invokes --------------------------------------------------------------------
 
     async def invoke(
-        self, event: dict[str, Any], *, tenant: str | None = None, label: str | None = None
+        self,
+        event: object,
+        *,
+        tenant: str | None = None,
+        label: str | None = None,
+        queue_timeout: float | None = None,
+        request_id: str | None = None,
     ) -> InvokeOutcome:
         """Run ``event`` on an instance and say how it went.
 
@@ -385,12 +393,18 @@ class Scaler:
         ``init_ms`` starting one (a cold start), ``duration_ms`` in the handler
         until its answer began. A streamed answer comes back with its head
         read: ``outcome.stream`` has the body, as it arrives. ``label`` names
-        the request in the line logged about work after the answer.
+        the request in the line logged about work after the answer. ``event`` is
+        any JSON value (an HTTP event, or an Invoke API payload); ``queue_timeout``
+        overrides how long it may wait for an instance (asynchronous invokes wait
+        as long as their event may live, rather than being throttled), and
+        ``request_id`` the id the function sees (an asynchronous event keeps its
+        id across retries, as on Lambda).
         """
         arrived = time.monotonic()
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
+        waits = self.queue_timeout if queue_timeout is None else queue_timeout
         try:
-            instance, cold = await self._acquire(arrived + self.queue_timeout, tenant)
+            instance, cold = await self._acquire(arrived + waits, tenant)
         except Throttled as exc:
             waited = (time.monotonic() - arrived) * 1000
             self.metrics.wait.observe(waited / 1000)
@@ -427,7 +441,7 @@ class Scaler:
             tenant_id=tenant,
         )
         result: dict[str, Any] | None = None
-        error = stack = None
+        error = stack = error_type = None
         stream = None
         try:
             await instance.submit(invocation, self.timeout)
@@ -454,6 +468,7 @@ class Scaler:
             else:
                 status, label_ = 502, kind
                 error, stack = read_error(body)
+                error_type = read_error_type(body) if kind == "error" else None
         self._after(instance, invocation, stream, label)
         self.metrics.invocations.labels(label_).inc()
         return InvokeOutcome(
@@ -471,6 +486,7 @@ class Scaler:
             restored=cold and instance.restored,
             tenant=tenant,
             echoed=invocation.echoed,
+            error_type=error_type,
         )
 
     async def _expire(self, instance: FunctionInstance, invocation: Invocation) -> None:
