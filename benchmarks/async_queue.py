@@ -1,7 +1,7 @@
 """Asynchronous invokes through ``faasify local``'s queues: throughput, delay, losses.
 
 ``python -m benchmarks.async_queue [--events 1000] [--nats nats://127.0.0.1:4222]
-[--json PATH]`` starts ``faasify local`` on ``benchmarks/async_queue_app.py`` (a
+[--json PATH]`` starts ``faasify local`` on ``benchmarks/apps/async_queue_app.py`` (a
 function that notes when it starts) and measures, from an HTTP client:
 
 * asynchronous invokes per second, through the in-process queue and through
@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = "benchmarks.async_queue_app:handler"
+TARGET = "benchmarks.apps.async_queue_app:handler"
 INVOKE = "/2015-03-31/functions/bench/invocations"
 EVENT = {"X-Amz-Invocation-Type": "Event"}
 

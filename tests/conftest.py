@@ -94,7 +94,7 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def nats_url() -> str:
     """The NATS server with JetStream (tests with the ``nats`` marker)."""
-    from tests.local.async_support import nats_problem
+    from tests.support.local.async_support import nats_problem
 
     problem = nats_problem(NATS_URL)
     if problem is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.async_support import (
+from tests.support.local.async_support import (
     Local,
     PrivateNats,
     delete_streams,

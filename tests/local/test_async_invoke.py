@@ -2,7 +2,7 @@
 
 Each test starts ``faasify local`` as a process and invokes it as a client of
 Lambda's Invoke API (``X-Amz-Invocation-Type: Event``) or of OpenFaaS's
-``/async-function/`` would; the handlers (tests/local/async_apps.py) note
+``/async-function/`` would; the handlers (tests/support/local/async_apps.py) note
 each attempt in a file, which the tests wait on with deadlines.
 """
 
@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from tests.cli.conftest import free_port
-from tests.local.async_support import INVOKE, invoke_event, read_jsonl, wait_until
+from tests.support.local.async_support import INVOKE, invoke_event, read_jsonl, wait_until
 
-APPS = "tests.local.async_apps"
+APPS = "tests.support.local.async_apps"
 FAST = ("--async-backoff", "0.05")
 
 
@@ -228,11 +228,12 @@ class _Callbacks(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def callback_server() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
-    handler = type("Handler", (_Callbacks,), {"received": []})
+    received: list[tuple[dict[str, str], bytes]] = []
+    handler = type("Handler", (_Callbacks,), {"received": received})
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/done", handler.received
+    yield f"http://127.0.0.1:{server.server_port}/done", received
     server.shutdown()
     server.server_close()
 
@@ -289,7 +290,7 @@ def test_a_streaming_function_runs_asynchronously_with_its_answer_read_whole(
 ) -> None:
     url, received = callback_server
     runtime = faasify_local(
-        "tests.adapters.aws.runtime.apps:asgi_handler", "--invoke-mode", "response-stream"
+        "tests.support.runtime.apps:asgi_handler", "--invoke-mode", "response-stream"
     )
     answer = httpx.get(
         runtime.url + "/async-function/dl/download?mb=0.25", headers={"X-Callback-Url": url}

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.local.async_support import (
+from tests.support.local.async_support import (
     Local,
     PrivateNats,
     invoke_event,
@@ -29,7 +29,7 @@ from tests.local.async_support import (
 
 pytestmark = pytest.mark.nats
 
-APPS = "tests.local.async_apps"
+APPS = "tests.support.local.async_apps"
 
 
 def done(log: Path) -> list[str]:

@@ -69,7 +69,7 @@ def test_an_envelope_survives_its_encoding_and_junk_is_named() -> None:
     ],
 )
 def test_wrong_async_options_are_one_line(options: list[str], message: str) -> None:
-    command = [sys.executable, "-m", "faasify.cli", "local", "tests.local.async_apps:job"]
+    command = [sys.executable, "-m", "faasify.cli", "local", "tests.support.local.async_apps:job"]
     done = subprocess.run(
         [*command, *options], capture_output=True, text=True, timeout=60, cwd=ROOT
     )

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from faasify.baas import Client
-from tests.local.async_support import Local, invoke_event, spawn_local, stop, wait_until
+from tests.support.local.async_support import Local, invoke_event, spawn_local, stop, wait_until
 from tests.todolist.conftest import SECRET, new_user, stage_settings
 
 

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = "tests.local.async_apps"
+APPS = "tests.support.local.async_apps"
 INVOKE = "/2015-03-31/functions/faasify-local/invocations"
 
 
