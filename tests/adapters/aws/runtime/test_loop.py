@@ -44,7 +44,8 @@ def test_a_buffered_answer_is_what_the_handler_itself_returns(runtime: Any, app:
     # and so the body's length).
     body, expected = json.loads(answer.pop("body")), json.loads(direct.pop("body"))
     for headers in (answer.get("multiValueHeaders", {}), direct.get("multiValueHeaders", {})):
-        headers.pop("content-length", None)
+        for name in [name for name in headers if name.lower() == "content-length"]:
+            del headers[name]  # Flask spells it Content-Length, Starlette content-length
     assert answer == direct
     assert body.keys() == expected.keys()
     run.finish()
