@@ -26,6 +26,7 @@ from faasify.core.paths import mount, split_root
 
 if TYPE_CHECKING:
     from faasify.adapters.aws.codecs._schema import Field
+    from faasify.adapters.aws.codecs._wsgi import V2Environ
 
 __all__ = ["ApiGatewayV2"]
 
@@ -143,6 +144,13 @@ class ApiGatewayV2(AwsCodec):
             )
         except READ_ERRORS as exc:
             raise self.malformed(event, exc) from exc
+
+    def wsgi_environ(self) -> V2Environ:
+        """A builder of WSGI environs straight from this shape's events, for a
+        WSGI app (asked for once; its module is loaded only then)."""
+        from faasify.adapters.aws.codecs._wsgi import V2Environ
+
+        return V2Environ(self)
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         headers: dict[str, str] = {}

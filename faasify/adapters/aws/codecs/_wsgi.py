@@ -1,0 +1,349 @@
+"""WSGI environs built straight from AWS events, for the common case.
+
+The general path reads an event into a :class:`~faasify.core.http.Request`
+(a header list, a query string as bytes) and the WSGI runner then reads that
+again into an environ. For a WSGI app the request is only a step on the way,
+so these builders write the environ from the event in one pass: the same keys
+in the same order, with the same values, as
+:func:`~faasify.core.runners.wsgi.build_environ` gives after the codec's
+``decode``.
+
+They take only what they can vouch for: text that is ASCII, header names
+that cannot collide once lower-cased, one value per multi-value header. For
+anything else (and for a malformed event) a builder returns ``None`` and
+the request takes the general path, which decodes it exactly as before, its
+errors and their log lines included; so the two paths cannot disagree on an
+unusual event, only the common one is faster.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from faasify.adapters.aws.codecs._maps import principal_v1, principal_v2, query_string
+from faasify.core.body import decode_event_body
+from faasify.core.headers import server_from
+from faasify.core.paths import mount, split_root
+from faasify.core.runners.wsgi import environ_key, new_environ
+
+if TYPE_CHECKING:
+    from faasify.adapters.aws.codecs.alb import ApplicationLoadBalancer
+    from faasify.adapters.aws.codecs.apigw_v1 import ApiGatewayV1
+    from faasify.adapters.aws.codecs.apigw_v2 import ApiGatewayV2
+    from faasify.core.types import WSGIEnviron
+
+__all__ = ["AlbEnviron", "V1Environ", "V2Environ"]
+
+_NO_CONTEXT: dict[str, Any] = {}
+
+# Header name as the event spells it -> environ key ("" for one the app must
+# not get). ASCII names only: for them, lower-casing cannot make two names
+# one key behind the general path's back (see _add_headers' count).
+_KEYS: dict[str, str] = {}
+
+
+def _key(name: Any) -> str | None:
+    """The environ key for a name not seen before; ``None`` for a name left to the general path."""
+    if type(name) is not str or not name.isascii():
+        return None
+    key = environ_key(name.lower())
+    if len(_KEYS) < 1024:
+        _KEYS[name] = key
+    return key
+
+
+def _add_headers(environ: WSGIEnviron, headers: Any) -> bool:
+    """Put a ``{name: value}`` map's headers into ``environ``; whether all went in plainly.
+
+    ``False`` for what the general path must handle: a value that is not
+    ASCII text, a name that is not ASCII, or names that meet under one key
+    ("Host" and "host"), which the general path folds into one value.
+    """
+    keys = _KEYS
+    expected = len(environ) + len(headers)
+    for name, value in headers.items():
+        key = keys.get(name)
+        if key is None:
+            key = _key(name)
+            if key is None:
+                return False
+        if type(value) is not str or not value.isascii():
+            return False
+        if key:
+            environ[key] = value
+        else:
+            expected -= 1
+    return len(environ) == expected
+
+
+def _add_multi_headers(environ: WSGIEnviron, headers: Any) -> bool:
+    """:func:`_add_headers` for a ``{name: [value]}`` map; ``False`` too for
+    a header with no value or several."""
+    keys = _KEYS
+    expected = len(environ) + len(headers)
+    for name, values in headers.items():
+        key = keys.get(name)
+        if key is None:
+            key = _key(name)
+            if key is None:
+                return False
+        if type(values) is not list or len(values) != 1:
+            return False
+        value = values[0]
+        if type(value) is not str or not value.isascii():
+            return False
+        if key:
+            environ[key] = value
+        else:
+            expected -= 1
+    return len(environ) == expected
+
+
+def _add_v1_headers(environ: WSGIEnviron, single: Any, multi: Any) -> bool:
+    """The 1.0 shapes' two header maps, as ``headers_from_maps`` reads them.
+
+    The general path merges the maps name by name when their sizes differ;
+    that case is left to it.
+    """
+    if multi:
+        if single and len(single) != len(multi):
+            return False
+        return _add_multi_headers(environ, multi)
+    if single:
+        return _add_headers(environ, single)
+    return True
+
+
+def _address(source_ip: Any) -> bool:
+    """Whether a source IP goes into ``REMOTE_ADDR`` as it is (or is absent)."""
+    return source_ip is None or type(source_ip) is str
+
+
+def _plain(root_path: str, path: str) -> bool:
+    """Whether the paths go into the environ as they are (ASCII: no Latin-1 step)."""
+    return root_path.isascii() and path.isascii()
+
+
+class V2Environ:
+    """Payload format 2.0: HTTP APIs and Function URLs (see ``apigw_v2``)."""
+
+    __slots__ = ("_base_path", "_function_url")
+
+    def __init__(self, codec: ApiGatewayV2) -> None:
+        self._function_url = codec.source == "function-url"
+        self._base_path = codec.options.base_path
+
+    def __call__(self, event: Any, context: Any) -> WSGIEnviron | None:
+        """The environ for ``event``, or ``None`` to take the general path."""
+        try:
+            return self._build(event, context)
+        except Exception:
+            return None  # the general path names the field, or raises the same
+
+    def _build(self, event: Any, context: Any) -> WSGIEnviron | None:
+        ctx = event["requestContext"]
+        http = ctx["http"]
+        method = http["method"]
+        path = event.get("rawPath") or http["path"] or "/"
+        query = event.get("rawQueryString") or ""
+        if not (type(method) is str and type(path) is str and type(query) is str):
+            return None
+        root_path = ""
+        if self._function_url:
+            if "%" in path:
+                path = unquote(path)
+        else:
+            stage = ctx.get("stage")
+            if stage and stage != "$default":
+                split = split_root(path, "/" + stage)
+                if split is not None:
+                    root_path, path = split
+        if self._base_path:
+            root_path, path = mount(root_path, path, self._base_path)
+        source_ip = http.get("sourceIp")
+        if not (_plain(root_path, path) and query.isascii() and _address(source_ip)):
+            return None
+        body = event.get("body")
+        environ = new_environ(
+            method,
+            root_path,
+            path,
+            query,
+            "",
+            "",
+            "",
+            source_ip or "127.0.0.1",
+            decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
+            event,
+            context,
+        )
+        authorizer = ctx.get("authorizer")
+        if authorizer:
+            user = principal_v2(authorizer)
+            if user is not None:
+                environ["REMOTE_USER"] = user
+        headers = event.get("headers")
+        if headers:
+            if type(headers) is not dict or not _add_headers(environ, headers):
+                return None
+            host = environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost"
+            port = environ.get("HTTP_X_FORWARDED_PORT")
+            proto = environ.get("HTTP_X_FORWARDED_PROTO")
+        else:
+            host, port, proto = ctx.get("domainName") or "localhost", None, None
+        server, scheme = server_from(host, port, proto)
+        environ["SERVER_NAME"] = server[0]
+        environ["SERVER_PORT"] = str(server[1])
+        environ["wsgi.url_scheme"] = scheme
+        cookies = event.get("cookies")
+        # Function URLs send the Cookie header *and* the cookies array.
+        if cookies and "HTTP_COOKIE" not in environ:
+            if type(cookies) is not list:
+                return None
+            cookie = "; ".join(cookies)
+            if not cookie.isascii():
+                return None
+            environ["HTTP_COOKIE"] = cookie
+        return environ
+
+
+class V1Environ:
+    """Payload format 1.0: REST APIs and HTTP APIs (see ``apigw_v1``)."""
+
+    __slots__ = ("_base_path", "_http_api")
+
+    def __init__(self, codec: ApiGatewayV1) -> None:
+        self._http_api = codec.source == "http-api-v1"
+        self._base_path = codec.options.base_path
+
+    def __call__(self, event: Any, context: Any) -> WSGIEnviron | None:
+        """The environ for ``event``, or ``None`` to take the general path."""
+        try:
+            return self._build(event, context)
+        except Exception:
+            return None  # the general path names the field, or raises the same
+
+    def _build(self, event: Any, context: Any) -> WSGIEnviron | None:
+        # Direct invokes and test harnesses send the shape without a context.
+        ctx = event.get("requestContext") or _NO_CONTEXT
+        method = event["httpMethod"]
+        path = event["path"] or "/"
+        if not (type(method) is str and type(path) is str and type(ctx) is dict):
+            return None
+        identity = ctx.get("identity")
+        source_ip = identity.get("sourceIp") if identity else None
+        query = query_string(
+            event.get("queryStringParameters"),
+            event.get("multiValueQueryStringParameters"),
+            decoded=True,
+        ).decode("ascii")
+        if not _address(source_ip):
+            return None
+        environ = new_environ(
+            method,
+            "",
+            path,
+            query,
+            "",
+            "",
+            "",
+            source_ip or "127.0.0.1",
+            decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+            event,
+            context,
+        )
+        authorizer = ctx.get("authorizer")
+        if authorizer:
+            user = principal_v1(authorizer)
+            if user is not None:
+                environ["REMOTE_USER"] = user
+        if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
+            return None
+        server, scheme = server_from(
+            environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost",
+            environ.get("HTTP_X_FORWARDED_PORT"),
+            environ.get("HTTP_X_FORWARDED_PROTO"),
+        )
+        stage = ctx.get("stage")
+        root_path = ""
+        if self._http_api:
+            if stage and stage != "$default":
+                split = split_root(path, "/" + stage)
+                if split is not None:
+                    root_path, path = split
+        else:
+            if "%" in path:
+                path = unquote(path)
+            if stage and ".execute-api." in server[0]:
+                root_path = "/" + stage
+        if self._base_path:
+            root_path, path = mount(root_path, path, self._base_path)
+        if not _plain(root_path, path):
+            return None
+        environ["SCRIPT_NAME"] = root_path
+        environ["PATH_INFO"] = path
+        environ["SERVER_NAME"] = server[0]
+        environ["SERVER_PORT"] = str(server[1])
+        environ["wsgi.url_scheme"] = scheme
+        return environ
+
+
+class AlbEnviron:
+    """Application Load Balancer events, single- or multi-value (see ``alb``)."""
+
+    __slots__ = ("_base_path",)
+
+    def __init__(self, codec: ApplicationLoadBalancer) -> None:
+        self._base_path = codec.options.base_path
+
+    def __call__(self, event: Any, context: Any) -> WSGIEnviron | None:
+        """The environ for ``event``, or ``None`` to take the general path."""
+        try:
+            return self._build(event, context)
+        except Exception:
+            return None  # the general path names the field, or raises the same
+
+    def _build(self, event: Any, context: Any) -> WSGIEnviron | None:
+        method = event["httpMethod"]
+        raw = event["path"] or "/"
+        if not (type(method) is str and type(raw) is str):
+            return None
+        path = unquote(raw) if "%" in raw else raw
+        root_path = ""
+        if self._base_path:
+            root_path, path = mount("", path, self._base_path)
+        if not _plain(root_path, path):
+            return None
+        query = query_string(
+            event.get("queryStringParameters"),
+            event.get("multiValueQueryStringParameters"),
+            decoded=False,
+        ).decode("ascii")
+        environ = new_environ(
+            method,
+            root_path,
+            path,
+            query,
+            "",
+            "",
+            "",
+            "127.0.0.1",
+            decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+            event,
+            context,
+        )
+        if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
+            return None
+        server, scheme = server_from(
+            environ.get("HTTP_HOST") or "localhost",
+            environ.get("HTTP_X_FORWARDED_PORT"),
+            environ.get("HTTP_X_FORWARDED_PROTO"),
+        )
+        environ["SERVER_NAME"] = server[0]
+        environ["SERVER_PORT"] = str(server[1])
+        environ["wsgi.url_scheme"] = scheme
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        if forwarded is not None:
+            environ["REMOTE_ADDR"] = forwarded.split(",", 1)[0].strip()
+        return environ
