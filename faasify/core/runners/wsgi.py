@@ -22,12 +22,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from faasify._exceptions import IncompleteResponseError, InvalidRequestError
+from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
 
 if TYPE_CHECKING:
     from faasify.core.types import WSGIApp, WSGIEnviron
 
-__all__ = ["WSGIRunner", "build_environ", "environ_key", "new_environ"]
+__all__ = ["WSGIRunner", "build_environ", "environ_key", "environ_server", "new_environ"]
 
 _WSGI_VERSION = (1, 0)
 # Header name -> environ key, or "" for headers that must not reach the app.
@@ -83,30 +84,45 @@ def new_environ(
     script_name: str,
     path_info: str,
     query: str,
-    server_name: str,
-    server_port: str,
-    scheme: str,
     remote_addr: str,
     body: bytes,
     event: Any,
     context: Any,
 ) -> WSGIEnviron:
-    """The environ's fixed part, in PEP 3333's form already (paths as Latin-1 text)."""
+    """The environ's fixed part, in PEP 3333's form already (paths as Latin-1 text).
+
+    ``SERVER_NAME``, ``SERVER_PORT`` and ``wsgi.url_scheme`` hold
+    placeholders: the caller sets them (see :func:`environ_server`) once it
+    has read the headers that name them.
+    """
     environ = _TEMPLATE.copy()
     environ["REQUEST_METHOD"] = method
     environ["SCRIPT_NAME"] = script_name
     environ["PATH_INFO"] = path_info
     environ["QUERY_STRING"] = query
-    environ["SERVER_NAME"] = server_name
-    environ["SERVER_PORT"] = server_port
     environ["REMOTE_ADDR"] = remote_addr
     environ["CONTENT_LENGTH"] = str(len(body))
-    environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = io.BytesIO(body)
     environ["wsgi.errors"] = sys.stderr  # read per call: tests and hosts replace it
     environ["faasify.event"] = event
     environ["faasify.context"] = context
     return environ
+
+
+_servers: dict[tuple[str, str | None, str | None], tuple[str, str, str]] = {}
+
+
+def environ_server(host: str, port: str | None, proto: str | None) -> tuple[str, str, str]:
+    """``SERVER_NAME``, ``SERVER_PORT`` and the scheme, from :func:`server_from`'s
+    reading of the forwarding headers; memoised, in the environ's text form."""
+    key = (host, port, proto)
+    found = _servers.get(key)
+    if found is None:
+        (name, number), scheme = server_from(host, port, proto)
+        found = (name, str(number), scheme)
+        if len(_servers) < 64:
+            _servers[key] = found
+    return found
 
 
 def build_environ(request: Request) -> WSGIEnviron:
@@ -125,14 +141,14 @@ def build_environ(request: Request) -> WSGIEnviron:
         root_path,
         path,
         request.query_string.decode("latin-1"),
-        server[0],
-        str(server[1]),
-        request.scheme,
         client[0] if client else "127.0.0.1",
         request.body,
         request.event,
         request.context,
     )
+    environ["SERVER_NAME"] = server[0]
+    environ["SERVER_PORT"] = str(server[1])
+    environ["wsgi.url_scheme"] = request.scheme
     if request.user is not None:
         environ["REMOTE_USER"] = request.user
     keys = _environ_keys

@@ -23,9 +23,8 @@ from urllib.parse import unquote
 
 from faasify.adapters.aws.codecs._maps import principal_v1, principal_v2, query_string
 from faasify.core.body import decode_event_body
-from faasify.core.headers import server_from
 from faasify.core.paths import mount, split_root
-from faasify.core.runners.wsgi import environ_key, new_environ
+from faasify.core.runners.wsgi import environ_key, environ_server, new_environ
 
 if TYPE_CHECKING:
     from faasify.adapters.aws.codecs.alb import ApplicationLoadBalancer
@@ -53,28 +52,46 @@ def _key(name: Any) -> str | None:
     return key
 
 
-def _add_headers(environ: WSGIEnviron, headers: Any) -> bool:
+def _add_headers(environ: WSGIEnviron, headers: Any, strict: bool) -> bool:
     """Put a ``{name: value}`` map's headers into ``environ``; whether all went in plainly.
 
     ``False`` for what the general path must handle: a value that is not
     ASCII text, a name that is not ASCII, or names that meet under one key
-    ("Host" and "host"), which the general path folds into one value.
+    ("Host" and "host"), which the general path folds into one value. The
+    common header costs one lookup and one test; the rest is left to
+    :func:`_add_unusual`. ``strict`` asks that values be of type ``str``
+    exactly, as the 1.0 shapes' general path does; a value of any other type
+    raises here (the builder then declines).
     """
     keys = _KEYS
     expected = len(environ) + len(headers)
     for name, value in headers.items():
         key = keys.get(name)
-        if key is None:
-            key = _key(name)
-            if key is None:
-                return False
-        if type(value) is not str or not value.isascii():
-            return False
-        if key:
+        if key and value.isascii() and not (strict and type(value) is not str):
             environ[key] = value
-        else:
+            continue
+        key = _add_unusual(environ, name, value, key)
+        if key is None:
+            return False
+        if not key:
             expected -= 1
     return len(environ) == expected
+
+
+def _add_unusual(environ: WSGIEnviron, name: Any, value: Any, key: str | None) -> str | None:
+    """A header :func:`_add_headers` found unusual: a new name, or one the app must
+    not get (whose value must still be text).
+
+    The key it went under (``""``: left out), or ``None`` when the direct path
+    cannot take it.
+    """
+    if key is None:
+        key = _key(name)
+    if key is None or type(value) is not str or not value.isascii():
+        return None
+    if key:
+        environ[key] = value
+    return key
 
 
 def _add_multi_headers(environ: WSGIEnviron, headers: Any) -> bool:
@@ -84,18 +101,16 @@ def _add_multi_headers(environ: WSGIEnviron, headers: Any) -> bool:
     expected = len(environ) + len(headers)
     for name, values in headers.items():
         key = keys.get(name)
-        if key is None:
-            key = _key(name)
-            if key is None:
-                return False
         if type(values) is not list or len(values) != 1:
             return False
         value = values[0]
-        if type(value) is not str or not value.isascii():
-            return False
-        if key:
+        if key and type(value) is str and value.isascii():
             environ[key] = value
-        else:
+            continue
+        key = _add_unusual(environ, name, value, key)
+        if key is None:
+            return False
+        if not key:
             expected -= 1
     return len(environ) == expected
 
@@ -111,7 +126,7 @@ def _add_v1_headers(environ: WSGIEnviron, single: Any, multi: Any) -> bool:
             return False
         return _add_multi_headers(environ, multi)
     if single:
-        return _add_headers(environ, single)
+        return _add_headers(environ, single, True)
     return True
 
 
@@ -125,6 +140,13 @@ def _plain(root_path: str, path: str) -> bool:
     return root_path.isascii() and path.isascii()
 
 
+def _set_server(environ: WSGIEnviron, host: str, port: str | None, proto: str | None) -> None:
+    """The server and scheme the client used, from the forwarding headers."""
+    environ["SERVER_NAME"], environ["SERVER_PORT"], environ["wsgi.url_scheme"] = environ_server(
+        host, port, proto
+    )
+
+
 class V2Environ:
     """Payload format 2.0: HTTP APIs and Function URLs (see ``apigw_v2``)."""
 
@@ -135,77 +157,72 @@ class V2Environ:
         self._base_path = codec.options.base_path
 
     def __call__(self, event: Any, context: Any) -> WSGIEnviron | None:
-        """The environ for ``event``, or ``None`` to take the general path."""
-        try:
-            return self._build(event, context)
-        except Exception:
-            return None  # the general path names the field, or raises the same
+        """The environ for ``event``, or ``None`` to take the general path.
 
-    def _build(self, event: Any, context: Any) -> WSGIEnviron | None:
-        ctx = event["requestContext"]
-        http = ctx["http"]
-        method = http["method"]
-        path = event.get("rawPath") or http["path"] or "/"
-        query = event.get("rawQueryString") or ""
-        if not (type(method) is str and type(path) is str and type(query) is str):
+        Whatever goes wrong here (a malformed event, say) declines: the
+        general path then names the field, or fails the same way.
+        """
+        try:
+            ctx = event["requestContext"]
+            http = ctx["http"]
+            method = http["method"]
+            path = event.get("rawPath") or http["path"] or "/"
+            query = event.get("rawQueryString") or ""
+            if not (type(method) is str and type(path) is str and type(query) is str):
+                return None
+            root_path = ""
+            if self._function_url:
+                if "%" in path:
+                    path = unquote(path)
+            else:
+                stage = ctx.get("stage")
+                if stage and stage != "$default":
+                    split = split_root(path, "/" + stage)
+                    if split is not None:
+                        root_path, path = split
+            if self._base_path:
+                root_path, path = mount(root_path, path, self._base_path)
+            source_ip = http.get("sourceIp")
+            if not (_plain(root_path, path) and query.isascii() and _address(source_ip)):
+                return None
+            body = event.get("body")
+            environ = new_environ(
+                method,
+                root_path,
+                path,
+                query,
+                source_ip or "127.0.0.1",
+                decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
+                event,
+                context,
+            )
+            authorizer = ctx.get("authorizer")
+            if authorizer:
+                user = principal_v2(authorizer)
+                if user is not None:
+                    environ["REMOTE_USER"] = user
+            headers = event.get("headers")
+            if headers:
+                if type(headers) is not dict or not _add_headers(environ, headers, False):
+                    return None
+                _set_server(
+                    environ,
+                    environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost",
+                    environ.get("HTTP_X_FORWARDED_PORT"),
+                    environ.get("HTTP_X_FORWARDED_PROTO"),
+                )
+            else:
+                _set_server(environ, ctx.get("domainName") or "localhost", None, None)
+            cookies = event.get("cookies")
+            # Function URLs send the Cookie header *and* the cookies array.
+            if cookies and "HTTP_COOKIE" not in environ:
+                cookie = "; ".join(cookies)
+                if type(cookies) is not list or not cookie.isascii():
+                    return None
+                environ["HTTP_COOKIE"] = cookie
+            return environ
+        except Exception:
             return None
-        root_path = ""
-        if self._function_url:
-            if "%" in path:
-                path = unquote(path)
-        else:
-            stage = ctx.get("stage")
-            if stage and stage != "$default":
-                split = split_root(path, "/" + stage)
-                if split is not None:
-                    root_path, path = split
-        if self._base_path:
-            root_path, path = mount(root_path, path, self._base_path)
-        source_ip = http.get("sourceIp")
-        if not (_plain(root_path, path) and query.isascii() and _address(source_ip)):
-            return None
-        body = event.get("body")
-        environ = new_environ(
-            method,
-            root_path,
-            path,
-            query,
-            "",
-            "",
-            "",
-            source_ip or "127.0.0.1",
-            decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
-            event,
-            context,
-        )
-        authorizer = ctx.get("authorizer")
-        if authorizer:
-            user = principal_v2(authorizer)
-            if user is not None:
-                environ["REMOTE_USER"] = user
-        headers = event.get("headers")
-        if headers:
-            if type(headers) is not dict or not _add_headers(environ, headers):
-                return None
-            host = environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost"
-            port = environ.get("HTTP_X_FORWARDED_PORT")
-            proto = environ.get("HTTP_X_FORWARDED_PROTO")
-        else:
-            host, port, proto = ctx.get("domainName") or "localhost", None, None
-        server, scheme = server_from(host, port, proto)
-        environ["SERVER_NAME"] = server[0]
-        environ["SERVER_PORT"] = str(server[1])
-        environ["wsgi.url_scheme"] = scheme
-        cookies = event.get("cookies")
-        # Function URLs send the Cookie header *and* the cookies array.
-        if cookies and "HTTP_COOKIE" not in environ:
-            if type(cookies) is not list:
-                return None
-            cookie = "; ".join(cookies)
-            if not cookie.isascii():
-                return None
-            environ["HTTP_COOKIE"] = cookie
-        return environ
 
 
 class V1Environ:
@@ -218,75 +235,67 @@ class V1Environ:
         self._base_path = codec.options.base_path
 
     def __call__(self, event: Any, context: Any) -> WSGIEnviron | None:
-        """The environ for ``event``, or ``None`` to take the general path."""
+        """The environ for ``event``, or ``None`` to take the general path (see
+        :meth:`V2Environ.__call__`)."""
         try:
-            return self._build(event, context)
+            # Direct invokes and test harnesses send the shape without a context.
+            ctx = event.get("requestContext") or _NO_CONTEXT
+            method = event["httpMethod"]
+            path = event["path"] or "/"
+            if not (type(method) is str and type(path) is str and type(ctx) is dict):
+                return None
+            identity = ctx.get("identity")
+            source_ip = identity.get("sourceIp") if identity else None
+            if not _address(source_ip):
+                return None
+            environ = new_environ(
+                method,
+                "",
+                path,
+                query_string(
+                    event.get("queryStringParameters"),
+                    event.get("multiValueQueryStringParameters"),
+                    decoded=True,
+                ).decode("ascii"),
+                source_ip or "127.0.0.1",
+                decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                event,
+                context,
+            )
+            authorizer = ctx.get("authorizer")
+            if authorizer:
+                user = principal_v1(authorizer)
+                if user is not None:
+                    environ["REMOTE_USER"] = user
+            if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
+                return None
+            _set_server(
+                environ,
+                environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost",
+                environ.get("HTTP_X_FORWARDED_PORT"),
+                environ.get("HTTP_X_FORWARDED_PROTO"),
+            )
+            stage = ctx.get("stage")
+            root_path = ""
+            if self._http_api:
+                if stage and stage != "$default":
+                    split = split_root(path, "/" + stage)
+                    if split is not None:
+                        root_path, path = split
+            else:
+                if "%" in path:
+                    path = unquote(path)
+                if stage and ".execute-api." in environ["SERVER_NAME"]:
+                    root_path = "/" + stage
+            if self._base_path:
+                root_path, path = mount(root_path, path, self._base_path)
+            if not _plain(root_path, path):
+                return None
+            environ["SCRIPT_NAME"] = root_path
+            environ["PATH_INFO"] = path
+            return environ
         except Exception:
-            return None  # the general path names the field, or raises the same
-
-    def _build(self, event: Any, context: Any) -> WSGIEnviron | None:
-        # Direct invokes and test harnesses send the shape without a context.
-        ctx = event.get("requestContext") or _NO_CONTEXT
-        method = event["httpMethod"]
-        path = event["path"] or "/"
-        if not (type(method) is str and type(path) is str and type(ctx) is dict):
             return None
-        identity = ctx.get("identity")
-        source_ip = identity.get("sourceIp") if identity else None
-        query = query_string(
-            event.get("queryStringParameters"),
-            event.get("multiValueQueryStringParameters"),
-            decoded=True,
-        ).decode("ascii")
-        if not _address(source_ip):
-            return None
-        environ = new_environ(
-            method,
-            "",
-            path,
-            query,
-            "",
-            "",
-            "",
-            source_ip or "127.0.0.1",
-            decode_event_body(event.get("body"), event.get("isBase64Encoded")),
-            event,
-            context,
-        )
-        authorizer = ctx.get("authorizer")
-        if authorizer:
-            user = principal_v1(authorizer)
-            if user is not None:
-                environ["REMOTE_USER"] = user
-        if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
-            return None
-        server, scheme = server_from(
-            environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost",
-            environ.get("HTTP_X_FORWARDED_PORT"),
-            environ.get("HTTP_X_FORWARDED_PROTO"),
-        )
-        stage = ctx.get("stage")
-        root_path = ""
-        if self._http_api:
-            if stage and stage != "$default":
-                split = split_root(path, "/" + stage)
-                if split is not None:
-                    root_path, path = split
-        else:
-            if "%" in path:
-                path = unquote(path)
-            if stage and ".execute-api." in server[0]:
-                root_path = "/" + stage
-        if self._base_path:
-            root_path, path = mount(root_path, path, self._base_path)
-        if not _plain(root_path, path):
-            return None
-        environ["SCRIPT_NAME"] = root_path
-        environ["PATH_INFO"] = path
-        environ["SERVER_NAME"] = server[0]
-        environ["SERVER_PORT"] = str(server[1])
-        environ["wsgi.url_scheme"] = scheme
-        return environ
 
 
 class AlbEnviron:
@@ -298,52 +307,44 @@ class AlbEnviron:
         self._base_path = codec.options.base_path
 
     def __call__(self, event: Any, context: Any) -> WSGIEnviron | None:
-        """The environ for ``event``, or ``None`` to take the general path."""
+        """The environ for ``event``, or ``None`` to take the general path (see
+        :meth:`V2Environ.__call__`)."""
         try:
-            return self._build(event, context)
+            method = event["httpMethod"]
+            raw = event["path"] or "/"
+            if not (type(method) is str and type(raw) is str):
+                return None
+            path = unquote(raw) if "%" in raw else raw
+            root_path = ""
+            if self._base_path:
+                root_path, path = mount("", path, self._base_path)
+            if not _plain(root_path, path):
+                return None
+            environ = new_environ(
+                method,
+                root_path,
+                path,
+                query_string(
+                    event.get("queryStringParameters"),
+                    event.get("multiValueQueryStringParameters"),
+                    decoded=False,
+                ).decode("ascii"),
+                "127.0.0.1",
+                decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                event,
+                context,
+            )
+            if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
+                return None
+            _set_server(
+                environ,
+                environ.get("HTTP_HOST") or "localhost",
+                environ.get("HTTP_X_FORWARDED_PORT"),
+                environ.get("HTTP_X_FORWARDED_PROTO"),
+            )
+            forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+            if forwarded is not None:
+                environ["REMOTE_ADDR"] = forwarded.split(",", 1)[0].strip()
+            return environ
         except Exception:
-            return None  # the general path names the field, or raises the same
-
-    def _build(self, event: Any, context: Any) -> WSGIEnviron | None:
-        method = event["httpMethod"]
-        raw = event["path"] or "/"
-        if not (type(method) is str and type(raw) is str):
             return None
-        path = unquote(raw) if "%" in raw else raw
-        root_path = ""
-        if self._base_path:
-            root_path, path = mount("", path, self._base_path)
-        if not _plain(root_path, path):
-            return None
-        query = query_string(
-            event.get("queryStringParameters"),
-            event.get("multiValueQueryStringParameters"),
-            decoded=False,
-        ).decode("ascii")
-        environ = new_environ(
-            method,
-            root_path,
-            path,
-            query,
-            "",
-            "",
-            "",
-            "127.0.0.1",
-            decode_event_body(event.get("body"), event.get("isBase64Encoded")),
-            event,
-            context,
-        )
-        if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
-            return None
-        server, scheme = server_from(
-            environ.get("HTTP_HOST") or "localhost",
-            environ.get("HTTP_X_FORWARDED_PORT"),
-            environ.get("HTTP_X_FORWARDED_PROTO"),
-        )
-        environ["SERVER_NAME"] = server[0]
-        environ["SERVER_PORT"] = str(server[1])
-        environ["wsgi.url_scheme"] = scheme
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        if forwarded is not None:
-            environ["REMOTE_ADDR"] = forwarded.split(",", 1)[0].strip()
-        return environ
