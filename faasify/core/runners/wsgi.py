@@ -101,7 +101,8 @@ def new_environ(
     environ["PATH_INFO"] = path_info
     environ["QUERY_STRING"] = query
     environ["REMOTE_ADDR"] = remote_addr
-    environ["CONTENT_LENGTH"] = str(len(body))
+    if body:  # the template's "0" stands for no body
+        environ["CONTENT_LENGTH"] = str(len(body))
     environ["wsgi.input"] = io.BytesIO(body)
     environ["wsgi.errors"] = sys.stderr  # read per call: tests and hosts replace it
     environ["faasify.event"] = event
@@ -175,6 +176,18 @@ def build_environ(request: Request) -> WSGIEnviron:
     return environ
 
 
+# Status line -> status code: an app answers with a few lines, over and over.
+_codes: dict[str, int] = {}
+
+
+def _code(status: str) -> int:
+    """The code of a status line not seen before (``ValueError`` if it has none)."""
+    code = int(status[:3])
+    if len(_codes) < 128 and type(status) is str:
+        _codes[status] = code
+    return code
+
+
 class WSGIRunner:
     """Calls a WSGI app directly: no thread pool, no event loop on the hot path."""
 
@@ -212,4 +225,7 @@ class WSGIRunner:
         if written:
             body = b"".join(written) + body
         status, headers = started
-        return Response(int(status[:3]), list(headers), body)
+        code = _codes.get(status) if type(status) is str else None
+        if code is None:
+            code = _code(status)
+        return Response(code, list(headers), body)

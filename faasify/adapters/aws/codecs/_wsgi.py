@@ -36,20 +36,26 @@ __all__ = ["AlbEnviron", "V1Environ", "V2Environ"]
 
 _NO_CONTEXT: dict[str, Any] = {}
 
-# Header name as the event spells it -> environ key ("" for one the app must
-# not get). ASCII names only: for them, lower-casing cannot make two names
-# one key behind the general path's back (see _add_headers' count).
-_KEYS: dict[str, str] = {}
+
+class _Keys(dict[str, str]):
+    """Header name as the event spells it -> environ key (``""``: one the app must not get).
+
+    A name is looked at once, in :meth:`__missing__`; afterwards it costs a
+    subscript. ASCII names only: for them, lower-casing cannot make two names
+    one key behind the general path's back (see :func:`_add_headers`' count);
+    any other name raises ``KeyError``, and the builder declines.
+    """
+
+    def __missing__(self, name: Any) -> str:
+        if type(name) is not str or not name.isascii():
+            raise KeyError(name)
+        key = environ_key(name.lower())
+        if len(self) < 1024:
+            self[name] = key
+        return key
 
 
-def _key(name: Any) -> str | None:
-    """The environ key for a name not seen before; ``None`` for a name left to the general path."""
-    if type(name) is not str or not name.isascii():
-        return None
-    key = environ_key(name.lower())
-    if len(_KEYS) < 1024:
-        _KEYS[name] = key
-    return key
+_KEYS = _Keys()
 
 
 def _add_headers(environ: WSGIEnviron, headers: Any, strict: bool) -> bool:
@@ -58,40 +64,22 @@ def _add_headers(environ: WSGIEnviron, headers: Any, strict: bool) -> bool:
     ``False`` for what the general path must handle: a value that is not
     ASCII text, a name that is not ASCII, or names that meet under one key
     ("Host" and "host"), which the general path folds into one value. The
-    common header costs one lookup and one test; the rest is left to
-    :func:`_add_unusual`. ``strict`` asks that values be of type ``str``
-    exactly, as the 1.0 shapes' general path does; a value of any other type
-    raises here (the builder then declines).
+    common header costs one subscript and one test. ``strict`` asks that
+    values be of type ``str`` exactly, as the 1.0 shapes' general path does
+    (the 2.0 one takes what it can read); a name that is not ASCII text, or a
+    value of no text type, raises here, and the builder declines.
     """
     keys = _KEYS
     expected = len(environ) + len(headers)
     for name, value in headers.items():
-        key = keys.get(name)
+        key = keys[name]
         if key and value.isascii() and not (strict and type(value) is not str):
             environ[key] = value
-            continue
-        key = _add_unusual(environ, name, value, key)
-        if key is None:
-            return False
-        if not key:
+        elif key or type(value) is not str:
+            return False  # a value that is not ASCII text
+        else:
             expected -= 1
     return len(environ) == expected
-
-
-def _add_unusual(environ: WSGIEnviron, name: Any, value: Any, key: str | None) -> str | None:
-    """A header :func:`_add_headers` found unusual: a new name, or one the app must
-    not get (whose value must still be text).
-
-    The key it went under (``""``: left out), or ``None`` when the direct path
-    cannot take it.
-    """
-    if key is None:
-        key = _key(name)
-    if key is None or type(value) is not str or not value.isascii():
-        return None
-    if key:
-        environ[key] = value
-    return key
 
 
 def _add_multi_headers(environ: WSGIEnviron, headers: Any) -> bool:
@@ -100,18 +88,18 @@ def _add_multi_headers(environ: WSGIEnviron, headers: Any) -> bool:
     keys = _KEYS
     expected = len(environ) + len(headers)
     for name, values in headers.items():
-        key = keys.get(name)
+        key = keys[name]
         if type(values) is not list or len(values) != 1:
             return False
         value = values[0]
-        if key and type(value) is str and value.isascii():
-            environ[key] = value
-            continue
-        key = _add_unusual(environ, name, value, key)
-        if key is None:
+        if type(value) is not str:
             return False
         if not key:
             expected -= 1
+        elif value.isascii():
+            environ[key] = value
+        else:
+            return False
     return len(environ) == expected
 
 
@@ -138,13 +126,6 @@ def _address(source_ip: Any) -> bool:
 def _plain(root_path: str, path: str) -> bool:
     """Whether the paths go into the environ as they are (ASCII: no Latin-1 step)."""
     return root_path.isascii() and path.isascii()
-
-
-def _set_server(environ: WSGIEnviron, host: str, port: str | None, proto: str | None) -> None:
-    """The server and scheme the client used, from the forwarding headers."""
-    environ["SERVER_NAME"], environ["SERVER_PORT"], environ["wsgi.url_scheme"] = environ_server(
-        host, port, proto
-    )
 
 
 class V2Environ:
@@ -205,14 +186,14 @@ class V2Environ:
             if headers:
                 if type(headers) is not dict or not _add_headers(environ, headers, False):
                     return None
-                _set_server(
-                    environ,
+                server = environ_server(
                     environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost",
                     environ.get("HTTP_X_FORWARDED_PORT"),
                     environ.get("HTTP_X_FORWARDED_PROTO"),
                 )
             else:
-                _set_server(environ, ctx.get("domainName") or "localhost", None, None)
+                server = environ_server(ctx.get("domainName") or "localhost", None, None)
+            environ["SERVER_NAME"], environ["SERVER_PORT"], environ["wsgi.url_scheme"] = server
             cookies = event.get("cookies")
             # Function URLs send the Cookie header *and* the cookies array.
             if cookies and "HTTP_COOKIE" not in environ:
@@ -269,12 +250,12 @@ class V1Environ:
                     environ["REMOTE_USER"] = user
             if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
                 return None
-            _set_server(
-                environ,
+            server = environ_server(
                 environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost",
                 environ.get("HTTP_X_FORWARDED_PORT"),
                 environ.get("HTTP_X_FORWARDED_PROTO"),
             )
+            environ["SERVER_NAME"], environ["SERVER_PORT"], environ["wsgi.url_scheme"] = server
             stage = ctx.get("stage")
             root_path = ""
             if self._http_api:
@@ -285,7 +266,7 @@ class V1Environ:
             else:
                 if "%" in path:
                     path = unquote(path)
-                if stage and ".execute-api." in environ["SERVER_NAME"]:
+                if stage and ".execute-api." in server[0]:
                     root_path = "/" + stage
             if self._base_path:
                 root_path, path = mount(root_path, path, self._base_path)
@@ -336,12 +317,12 @@ class AlbEnviron:
             )
             if not _add_v1_headers(environ, event.get("headers"), event.get("multiValueHeaders")):
                 return None
-            _set_server(
-                environ,
+            server = environ_server(
                 environ.get("HTTP_HOST") or "localhost",
                 environ.get("HTTP_X_FORWARDED_PORT"),
                 environ.get("HTTP_X_FORWARDED_PROTO"),
             )
+            environ["SERVER_NAME"], environ["SERVER_PORT"], environ["wsgi.url_scheme"] = server
             forwarded = environ.get("HTTP_X_FORWARDED_FOR")
             if forwarded is not None:
                 environ["REMOTE_ADDR"] = forwarded.split(",", 1)[0].strip()

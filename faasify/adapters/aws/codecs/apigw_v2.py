@@ -154,11 +154,14 @@ class ApiGatewayV2(AwsCodec):
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         headers: dict[str, str] = {}
-        cookies: list[str] = []
+        cookies: list[str] | None = None
         for name, value in response.headers:
             key = name.lower()
             if key == "set-cookie":
-                cookies.append(value)
+                if cookies is None:
+                    cookies = [value]
+                else:
+                    cookies.append(value)
             elif key in headers:
                 headers[key] = f"{headers[key]}, {value}"
             else:
@@ -169,9 +172,17 @@ class ApiGatewayV2(AwsCodec):
             headers.get("content-encoding"),
             self.options.text_types,
         )
-        result: dict[str, Any] = {"statusCode": response.status, "headers": headers}
-        if cookies:
-            result["cookies"] = cookies
-        result["body"] = body
-        result["isBase64Encoded"] = is_base64
-        return result
+        if cookies is None:
+            return {
+                "statusCode": response.status,
+                "headers": headers,
+                "body": body,
+                "isBase64Encoded": is_base64,
+            }
+        return {
+            "statusCode": response.status,
+            "headers": headers,
+            "cookies": cookies,
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
