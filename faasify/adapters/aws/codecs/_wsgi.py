@@ -58,22 +58,22 @@ class _Keys(dict[str, str]):
 _KEYS = _Keys()
 
 
-def _add_headers(environ: WSGIEnviron, headers: Any, strict: bool) -> bool:
-    """Put a ``{name: value}`` map's headers into ``environ``; whether all went in plainly.
+def _add_headers(environ: WSGIEnviron, headers: Any) -> bool:
+    """Put a 2.0 event's ``{name: value}`` headers into ``environ``; whether all
+    went in plainly.
 
     ``False`` for what the general path must handle: a value that is not
-    ASCII text, a name that is not ASCII, or names that meet under one key
-    ("Host" and "host"), which the general path folds into one value. The
-    common header costs one subscript and one test. ``strict`` asks that
-    values be of type ``str`` exactly, as the 1.0 shapes' general path does
-    (the 2.0 one takes what it can read); a name that is not ASCII text, or a
+    ASCII text, or names that meet under one key ("Host" and "host"), which
+    the general path folds into one value. The common header costs one
+    subscript and one test. Values are taken as the 2.0 general path takes
+    them (whatever reads as ASCII text); a name that is not ASCII text, or a
     value of no text type, raises here, and the builder declines.
     """
     keys = _KEYS
     expected = len(environ) + len(headers)
     for name, value in headers.items():
         key = keys[name]
-        if key and value.isascii() and not (strict and type(value) is not str):
+        if key and value.isascii():
             environ[key] = value
         elif key or type(value) is not str:
             return False  # a value that is not ASCII text
@@ -82,39 +82,43 @@ def _add_headers(environ: WSGIEnviron, headers: Any, strict: bool) -> bool:
     return len(environ) == expected
 
 
-def _add_multi_headers(environ: WSGIEnviron, headers: Any) -> bool:
-    """:func:`_add_headers` for a ``{name: [value]}`` map; ``False`` too for
-    a header with no value or several."""
-    keys = _KEYS
-    expected = len(environ) + len(headers)
-    for name, values in headers.items():
-        key = keys[name]
-        if type(values) is not list or len(values) != 1:
-            return False
-        value = values[0]
-        if type(value) is not str:
-            return False
-        if not key:
-            expected -= 1
-        elif value.isascii():
-            environ[key] = value
-        else:
-            return False
-    return len(environ) == expected
-
-
 def _add_v1_headers(environ: WSGIEnviron, single: Any, multi: Any) -> bool:
-    """The 1.0 shapes' two header maps, as ``headers_from_maps`` reads them.
+    """The 1.0 shapes' two header maps, as ``headers_from_maps`` reads them:
+    :func:`_add_headers`, with values of type ``str`` only and, in the
+    multi-value map, exactly one value per name.
 
     The general path merges the maps name by name when their sizes differ;
-    that case is left to it.
+    that case is left to it, and so is a header with no value or several (the
+    unpacking below raises, and the builder declines).
     """
+    keys = _KEYS
     if multi:
         if single and len(single) != len(multi):
             return False
-        return _add_multi_headers(environ, multi)
+        expected = len(environ) + len(multi)
+        for name, values in multi.items():
+            if type(values) is not list:
+                return False
+            (value,) = values
+            key = keys[name]
+            if key and type(value) is str and value.isascii():
+                environ[key] = value
+            elif key or type(value) is not str:
+                return False
+            else:
+                expected -= 1
+        return len(environ) == expected
     if single:
-        return _add_headers(environ, single, True)
+        expected = len(environ) + len(single)
+        for name, value in single.items():
+            key = keys[name]
+            if key and type(value) is str and value.isascii():
+                environ[key] = value
+            elif key or type(value) is not str:
+                return False
+            else:
+                expected -= 1
+        return len(environ) == expected
     return True
 
 
@@ -184,7 +188,7 @@ class V2Environ:
                     environ["REMOTE_USER"] = user
             headers = event.get("headers")
             if headers:
-                if type(headers) is not dict or not _add_headers(environ, headers, False):
+                if type(headers) is not dict or not _add_headers(environ, headers):
                     return None
                 server = environ_server(
                     environ.get("HTTP_HOST") or ctx.get("domainName") or "localhost",
@@ -225,6 +229,7 @@ class V1Environ:
             path = event["path"] or "/"
             if not (type(method) is str and type(path) is str and type(ctx) is dict):
                 return None
+            body = event.get("body")
             identity = ctx.get("identity")
             source_ip = identity.get("sourceIp") if identity else None
             if not _address(source_ip):
@@ -239,7 +244,7 @@ class V1Environ:
                     decoded=True,
                 ).decode("ascii"),
                 source_ip or "127.0.0.1",
-                decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
                 event,
                 context,
             )
@@ -301,6 +306,7 @@ class AlbEnviron:
                 root_path, path = mount("", path, self._base_path)
             if not _plain(root_path, path):
                 return None
+            body = event.get("body")
             environ = new_environ(
                 method,
                 root_path,
@@ -311,7 +317,7 @@ class AlbEnviron:
                     decoded=False,
                 ).decode("ascii"),
                 "127.0.0.1",
-                decode_event_body(event.get("body"), event.get("isBase64Encoded")),
+                decode_event_body(body, event.get("isBase64Encoded")) if body else b"",
                 event,
                 context,
             )
