@@ -114,7 +114,9 @@ class RequestLoop:
             self._turn = threading.Lock()
         # The common case, checked once per request: the app runs right here.
         self._direct = self._turn is None and self._run is None
-        if self._direct and hosted.kind == "wsgi":
+        # A fixed codec without a builder of its own would only ever decline.
+        offers = self._codec is None or hasattr(self._codec, "wsgi_environ")
+        if self._direct and hosted.kind == "wsgi" and offers:
             self._environs = {}
         self._instance = hosted.instance
         self._hosted = hosted
