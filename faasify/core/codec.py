@@ -39,6 +39,11 @@ class Codec(Protocol):
         """What the host expects back for ``response`` to the request in ``event``."""
         ...
 
+    # Optional, and so not part of the protocol's checked surface:
+    # ``wsgi_environ() -> Callable[[event, context], WSGIEnviron | None]``, a
+    # builder of a WSGI app's environ straight from the event, returning None
+    # for whatever it leaves to decode (see RequestLoop and docs/architecture.md).
+
 
 class Executor(Protocol):
     """Where the app runs: called with a function and its arguments, returns its result.

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from faasify.core.runners.asgi import ASGIRunner
     from faasify.core.runners.lifespan import LifespanCycle
     from faasify.core.runners.wsgi import WSGIRunner
+    from faasify.core.types import WSGIEnviron
 
 __all__ = ["HostedApp", "call_on_loop", "detect_app_kind"]
 
@@ -151,6 +152,26 @@ class HostedApp:
             log_app_error(
                 request.context, source, request.method, request.root_path + request.path, exc
             )
+            return INTERNAL_ERROR
+
+    def respond_environ(
+        self, environ: WSGIEnviron, context: Any, source: str, method: str, path: str
+    ) -> Response:
+        """A WSGI app's response to an environ a front door built itself.
+
+        :meth:`respond`'s twin for the direct path (see
+        :class:`~faasify.core.loop.RequestLoop`): ``method`` and ``path`` are
+        the request's, read before the app could change the environ, for the
+        log line if the app raises.
+        """
+        self._source = source
+        try:
+            return self._runner.call(environ)  # type: ignore[union-attr]
+        except InvalidRequestError as exc:
+            log_bad_event(context, source, exc)
+            return BAD_REQUEST
+        except Exception as exc:
+            log_app_error(context, source, method, path, exc)
             return INTERNAL_ERROR
 
     def _report_late_error(self, request: Request, exc: Exception) -> None:

@@ -36,6 +36,7 @@ from faasify.core.log import (
 
 if TYPE_CHECKING:
     from faasify.core.codec import Codec, Executor
+    from faasify.core.types import WSGIEnviron
 
 __all__ = ["RequestLoop"]
 
@@ -44,6 +45,11 @@ _INFO = logging.INFO
 
 
 def _no_codec(event: Any) -> Codec | None:
+    return None
+
+
+def _no_environ(event: Any, context: Any) -> None:
+    """The environ builder of a codec without one: every request takes the general path."""
     return None
 
 
@@ -88,6 +94,10 @@ class RequestLoop:
         self._build: Callable[[], HostedApp] | None = None
         self._building = threading.Lock()
         self._cold = True
+        # Codec id -> its WSGI environ builder, for a WSGI app called right here
+        # (see _serve_environ); None for every other app.
+        self._environs: dict[int, Callable[[Any, Any], WSGIEnviron | None]] | None = None
+        self._pinned: list[Codec] = []
         #: Requests answered so far.
         self.invocations = 0
         if isinstance(app, HostedApp):
@@ -104,6 +114,10 @@ class RequestLoop:
             self._turn = threading.Lock()
         # The common case, checked once per request: the app runs right here.
         self._direct = self._turn is None and self._run is None
+        # A fixed codec without a builder of its own would only ever decline.
+        offers = self._codec is None or hasattr(self._codec, "wsgi_environ")
+        if self._direct and hosted.kind == "wsgi" and offers:
+            self._environs = {}
         self._instance = hosted.instance
         self._hosted = hosted
 
@@ -157,6 +171,14 @@ class RequestLoop:
         if hosted is None:
             response = INTERNAL_ERROR
         else:
+            environs = self._environs
+            if environs is not None:
+                build = environs.get(id(codec)) or self._environ_builder(codec)
+                environ = build(event, context)
+                if environ is not None:
+                    return self._serve_environ(
+                        codec, environ, event, context, hosted, logging_on, started
+                    )
             try:
                 request = codec.decode(event, context)
             except MalformedEventError as exc:
@@ -195,6 +217,75 @@ class RequestLoop:
                 duration_ms=(time.perf_counter() - started) * 1000,
                 cold=cold,
                 init_ms=None if hosted is None else hosted.init_seconds * 1000,
+            )
+        instance = self._instance
+        if instance is not None and instance.signal_pending:
+            instance.after_invoke()
+        return result
+
+    # -- the direct WSGI path -------------------------------------------------------
+
+    def _environ_builder(self, codec: Codec) -> Callable[[Any, Any], WSGIEnviron | None]:
+        """The codec's own environ builder, asked for once per codec (at its first event).
+
+        A codec without one (or one outside AWS) gets a builder that always
+        declines, so that its requests take the general path.
+        """
+        offer = getattr(codec, "wsgi_environ", None)
+        build = offer() if offer is not None else None
+        if build is None:
+            build = _no_environ
+        assert self._environs is not None
+        self._pinned.append(codec)  # keeps id(codec) its own while it is a key
+        self._environs[id(codec)] = build
+        return build
+
+    def _serve_environ(
+        self,
+        codec: Codec,
+        environ: WSGIEnviron,
+        event: Any,
+        context: Any,
+        hosted: HostedApp,
+        logging_on: bool,
+        started: float,
+    ) -> Any:
+        """The rest of an invoke whose environ the codec built straight from the event.
+
+        What :meth:`__call__` does after decoding, for a WSGI app called right
+        here: the request never exists, so the log lines take the method and
+        path from the environ, read before the app may rewrite it.
+        """
+        method = environ["REQUEST_METHOD"]
+        path = environ["SCRIPT_NAME"] + environ["PATH_INFO"]
+        busy = hosted.instance
+        busy.invoking += 1
+        try:
+            response = hosted.respond_environ(environ, context, codec.source, method, path)
+        finally:
+            busy.invoking -= 1
+        # The same end as __call__'s (kept apart so that the general path
+        # pays no extra call for sharing it).
+        try:
+            result = codec.encode(response, event, context)
+        except Exception as exc:
+            log_internal_error(context, codec.source, "encode", exc)
+            response = INTERNAL_ERROR
+            result = codec.encode(response, event, context)
+        self.invocations += 1
+        cold = self._cold
+        if cold:
+            self._cold = False
+        if logging_on:
+            log_invoke(
+                context=context,
+                source=codec.source,
+                method=method,
+                path=path,
+                status=response.status,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                cold=cold,
+                init_ms=hosted.init_seconds * 1000,
             )
         instance = self._instance
         if instance is not None and instance.signal_pending:

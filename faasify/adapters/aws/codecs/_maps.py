@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from faasify._exceptions import AppError
-from faasify.core.body import content_headers, encode_response_body
+from faasify.core.body import encode_response_body
 from faasify.core.http import Response
 
 if TYPE_CHECKING:
@@ -225,19 +225,73 @@ def principal_v2(authorizer: Any) -> str | None:
 def encode_v1_style(
     response: Response, options: CodecOptions, *, multi_value: bool, extra: dict[str, Any]
 ) -> dict[str, Any]:
-    """The 1.0-style result (REST, HTTP API 1.0, ALB): headers in the request's mode."""
-    content_type, content_encoding = content_headers(response.headers)
+    """The 1.0-style result (REST, HTTP API 1.0, ALB): headers in the request's mode.
+
+    One pass over the response's headers gives both the map and the two
+    headers the body's encoding depends on.
+    """
+    headers: dict[str, list[str]] | dict[str, str]
+    if multi_value:
+        key = "multiValueHeaders"
+        headers, content_type, content_encoding = _grouped_with_content(response.headers)
+    else:
+        key = "headers"
+        headers, content_type, content_encoding = _single_with_content(response.headers)
     body, is_base64 = encode_response_body(
         response.body, content_type, content_encoding, options.text_types
     )
-    result: dict[str, Any] = {"statusCode": response.status, **extra}
-    if multi_value:
-        result["multiValueHeaders"] = response_headers_multi(response.headers)
-    else:
-        result["headers"] = response_headers_single(response.headers)
-    result["body"] = body
-    result["isBase64Encoded"] = is_base64
-    return result
+    if extra:
+        return {
+            "statusCode": response.status,
+            **extra,
+            key: headers,
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+    return {"statusCode": response.status, key: headers, "body": body, "isBase64Encoded": is_base64}
+
+
+def _grouped_with_content(headers: Headers) -> tuple[dict[str, list[str]], str, str]:
+    """:func:`response_headers_multi`, and Content-Type and Content-Encoding
+    (the last of each, ``""`` if absent) as :func:`content_headers` reads them."""
+    grouped: dict[str, list[str]] = {}
+    content_type = content_encoding = ""
+    for name, value in headers:
+        values = grouped.get(name)
+        if values is None:
+            grouped[name] = [value]
+        else:
+            values.append(value)
+        if len(name) == 12:
+            if name.lower() == "content-type":
+                content_type = value
+        elif len(name) == 16 and name.lower() == "content-encoding":
+            content_encoding = value
+    return grouped, content_type, content_encoding
+
+
+def _single_with_content(headers: Headers) -> tuple[dict[str, str], str, str]:
+    """:func:`response_headers_single`, and Content-Type and Content-Encoding
+    as :func:`_grouped_with_content` gives them."""
+    single: dict[str, str] = {}
+    cookies: list[str] = []
+    content_type = content_encoding = ""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "set-cookie":
+            cookies.append(value)
+            continue
+        if lowered == "content-type":
+            content_type = value
+        elif lowered == "content-encoding":
+            content_encoding = value
+        if name in single:
+            single[name] = f"{single[name]}, {value}"
+        else:
+            single[name] = value
+    if cookies:
+        _add_cookies(single, cookies)
+    return single, content_type, content_encoding
 
 
 _DESCRIPTIONS: dict[int, str] = {}
@@ -312,8 +366,14 @@ def response_headers_single(headers: Headers) -> dict[str, str]:
         else:
             single[name] = value
     if cookies:
-        if len(cookies) == 1:
-            single["Set-Cookie"] = cookies[0]
-        else:
-            single.update(zip(set_cookie_variants(len(cookies)), cookies, strict=False))
+        _add_cookies(single, cookies)
     return single
+
+
+def _add_cookies(single: dict[str, str], cookies: list[str]) -> None:
+    """Each ``Set-Cookie`` under a name of its own casing (one plain ``Set-Cookie``
+    for one cookie): see :func:`set_cookie_variants`."""
+    if len(cookies) == 1:
+        single["Set-Cookie"] = cookies[0]
+    else:
+        single.update(zip(set_cookie_variants(len(cookies)), cookies, strict=False))

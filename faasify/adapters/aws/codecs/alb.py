@@ -31,6 +31,7 @@ from faasify.core.paths import mount
 
 if TYPE_CHECKING:
     from faasify.adapters.aws.codecs._schema import Field
+    from faasify.adapters.aws.codecs._wsgi import AlbEnviron
 
 __all__ = ["ApplicationLoadBalancer"]
 
@@ -104,6 +105,13 @@ class ApplicationLoadBalancer(AwsCodec):
             )
         except READ_ERRORS as exc:
             raise self.malformed(event, exc) from exc
+
+    def wsgi_environ(self) -> AlbEnviron:
+        """A builder of WSGI environs straight from this shape's events, for a
+        WSGI app (asked for once; its module is loaded only then)."""
+        from faasify.adapters.aws.codecs._wsgi import AlbEnviron
+
+        return AlbEnviron(self)
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         return encode_v1_style(

@@ -33,6 +33,7 @@ from faasify.core.paths import mount, split_root
 
 if TYPE_CHECKING:
     from faasify.adapters.aws.codecs._schema import Field
+    from faasify.adapters.aws.codecs._wsgi import V1Environ
 
 __all__ = ["ApiGatewayV1"]
 
@@ -130,6 +131,13 @@ class ApiGatewayV1(AwsCodec):
             )
         except READ_ERRORS as exc:
             raise self.malformed(event, exc) from exc
+
+    def wsgi_environ(self) -> V1Environ:
+        """A builder of WSGI environs straight from this shape's events, for a
+        WSGI app (asked for once; its module is loaded only then)."""
+        from faasify.adapters.aws.codecs._wsgi import V1Environ
+
+        return V1Environ(self)
 
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         return encode_v1_style(response, self.options, multi_value=self._multi_value, extra={})

@@ -26,6 +26,7 @@ from faasify.core.paths import mount, split_root
 
 if TYPE_CHECKING:
     from faasify.adapters.aws.codecs._schema import Field
+    from faasify.adapters.aws.codecs._wsgi import V2Environ
 
 __all__ = ["ApiGatewayV2"]
 
@@ -144,13 +145,23 @@ class ApiGatewayV2(AwsCodec):
         except READ_ERRORS as exc:
             raise self.malformed(event, exc) from exc
 
+    def wsgi_environ(self) -> V2Environ:
+        """A builder of WSGI environs straight from this shape's events, for a
+        WSGI app (asked for once; its module is loaded only then)."""
+        from faasify.adapters.aws.codecs._wsgi import V2Environ
+
+        return V2Environ(self)
+
     def encode(self, response: Response, event: Any, context: Any) -> dict[str, Any]:
         headers: dict[str, str] = {}
-        cookies: list[str] = []
+        cookies: list[str] | None = None
         for name, value in response.headers:
             key = name.lower()
             if key == "set-cookie":
-                cookies.append(value)
+                if cookies is None:
+                    cookies = [value]
+                else:
+                    cookies.append(value)
             elif key in headers:
                 headers[key] = f"{headers[key]}, {value}"
             else:
@@ -161,9 +172,17 @@ class ApiGatewayV2(AwsCodec):
             headers.get("content-encoding"),
             self.options.text_types,
         )
-        result: dict[str, Any] = {"statusCode": response.status, "headers": headers}
-        if cookies:
-            result["cookies"] = cookies
-        result["body"] = body
-        result["isBase64Encoded"] = is_base64
-        return result
+        if cookies is None:
+            return {
+                "statusCode": response.status,
+                "headers": headers,
+                "body": body,
+                "isBase64Encoded": is_base64,
+            }
+        return {
+            "statusCode": response.status,
+            "headers": headers,
+            "cookies": cookies,
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
