@@ -61,7 +61,8 @@ def test_the_direct_environ_is_the_general_one(shape: Shape, base_path: str, sta
 
 def _with(shape: Shape, change: str) -> dict[str, Any]:
     event = build_event(shape, "GET", "/items", "", HEADERS)
-    single, multi = event.get("headers"), event.get("multiValueHeaders")
+    single: dict[str, Any] = event.get("headers") or {}
+    multi: dict[str, Any] = event.get("multiValueHeaders") or {}
     if change == "non-ascii value":
         if multi:
             multi["accept"] = ["café"]
