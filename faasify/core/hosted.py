@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from faasify._exceptions import ConfigurationError, InvalidRequestError, LifespanError
 from faasify.core.http import BAD_REQUEST, INTERNAL_ERROR, Request, Response
 from faasify.core.instance import Instance, current_instance, seconds_since_process_start
 from faasify.core.log import log_app_error, log_bad_event
@@ -40,6 +39,8 @@ def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
     Anything else is ambiguous and needs :func:`asgi` or :func:`wsgi`.
     """
     if not callable(app):
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(f"the app must be callable, not {type(app).__name__}")
     call = app if inspect.isfunction(app) or inspect.ismethod(app) else type(app).__call__
     if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call):
@@ -59,6 +60,8 @@ def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
             return "wsgi"
         if len(positional) == 3:
             return "asgi"
+    from faasify._exceptions import ConfigurationError
+
     raise ConfigurationError(
         f"cannot tell whether {app!r} is a WSGI or an ASGI app; "
         "wrap it with faasify.wsgi(app) or faasify.asgi(app)"
@@ -86,6 +89,8 @@ class HostedApp:
         started = time.perf_counter()
         options = AppOptions() if options is None else options
         if not isinstance(options, AppOptions):
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(f"options must be an AppOptions, not {options!r}")
         self.app = app
         self.options = options
@@ -144,10 +149,13 @@ class HostedApp:
         self._source = source
         try:
             return self._runner.run(request)
-        except InvalidRequestError as exc:
-            log_bad_event(request.context, source, exc)
-            return BAD_REQUEST
         except Exception as exc:
+            # The exceptions' module is imported by the first failure, not at cold start.
+            from faasify._exceptions import InvalidRequestError
+
+            if isinstance(exc, InvalidRequestError):
+                log_bad_event(request.context, source, exc)
+                return BAD_REQUEST
             log_app_error(
                 request.context, source, request.method, request.root_path + request.path, exc
             )
@@ -173,7 +181,11 @@ class HostedApp:
         if self._lifespan is not None:
             try:
                 self._lifespan.shutdown(max(0.0, budget))
-            except LifespanError as exc:
+            except Exception as exc:
+                from faasify._exceptions import LifespanError
+
+                if not isinstance(exc, LifespanError):
+                    raise
                 logger.error("lifespan shutdown failed: %s", exc, exc_info=exc.__cause__)
         for hook in reversed(self.options.on_shutdown):
             left = deadline - time.monotonic()

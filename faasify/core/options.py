@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal, TypeAlias
 
-from faasify._exceptions import ConfigurationError
-
 __all__ = [
     "AppKind",
     "AppOptions",
@@ -38,18 +36,26 @@ _LIFESPANS = ("auto", "on", "off")
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         listed = ", ".join(repr(a) for a in allowed)
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(f"{name} must be one of {listed}, not {value!r}")
 
 
 def _hooks(name: str, hooks: Iterable[Hook]) -> tuple[Hook, ...]:
     if callable(hooks) or isinstance(hooks, str | bytes):
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(f"{name} must be a list of functions, not one {hooks!r}")
     try:
         result = tuple(hooks)
     except TypeError:
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(f"{name} must be a list of functions, not {hooks!r}") from None
     for hook in result:
         if not callable(hook):
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(f"{name}: {hook!r} is not callable")
     return result
 
@@ -89,10 +95,14 @@ class AppOptions:
             or not isinstance(shutdown_timeout, int | float)
             or not shutdown_timeout >= 0
         ):
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(
                 f"shutdown_timeout must be a number of seconds >= 0, not {shutdown_timeout!r}"
             )
         if not isinstance(handle_signals, bool):
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(
                 f"handle_signals must be True or False, not {handle_signals!r}"
             )
@@ -113,14 +123,20 @@ class AppOptions:
 def check_text_mime_types(values: Iterable[str]) -> tuple[str, ...]:
     """Extra media types to send as text, each a ``type/subtype`` string."""
     if isinstance(values, str):
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(
             f"text_mime_types must be a list of media types, not one string {values!r}"
         )
     try:
         result = tuple(values)
     except TypeError:
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(f"text_mime_types must be a list, not {values!r}") from None
     for value in result:
         if not isinstance(value, str) or "/" not in value:
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(f"text_mime_types: {value!r} is not a media type")
     return result

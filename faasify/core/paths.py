@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from faasify._exceptions import ConfigurationError
-
 __all__ = ["check_base_path", "mount", "split_root", "unquote_path"]
 
 
@@ -25,8 +23,12 @@ def check_base_path(base_path: str | None) -> str:
     if base_path is None:
         return ""
     if not isinstance(base_path, str):
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(f"base_path must be a string, not {type(base_path).__name__}")
     if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(
             f"base_path must start with '/' and not end with one, not {base_path!r}"
         )

@@ -14,7 +14,6 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from faasify._exceptions import UnsupportedEventError
 from faasify.adapters.aws.codecs import AwsCodecs, CodecOptions, describe_event, is_warmup_event
 from faasify.core.body import TextTypes
 from faasify.core.hosted import HostedApp
@@ -146,6 +145,8 @@ class LambdaHandler(RequestLoop):
             else " (API Gateway REST, HTTP or WebSocket API, Function URL, ALB, VPC Lattice, "
             "Lambda@Edge)"
         )
+        from faasify._exceptions import UnsupportedEventError
+
         raise UnsupportedEventError(
             f"faasify received {shape}, which is not an HTTP event and has no route{hint}",
             shape=shape,

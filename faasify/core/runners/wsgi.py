@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import IncompleteResponseError, InvalidRequestError
 from faasify.core.http import Request, Response
 
 if TYPE_CHECKING:
@@ -53,6 +52,8 @@ def build_environ(request: Request) -> WSGIEnviron:
         try:
             root_path, path = _latin1(root_path), _latin1(path)
         except UnicodeEncodeError:
+            from faasify._exceptions import InvalidRequestError
+
             raise InvalidRequestError("the path holds bytes that are not text") from None
     environ: WSGIEnviron = {
         "REQUEST_METHOD": request.method,
@@ -94,8 +95,12 @@ def build_environ(request: Request) -> WSGIEnviron:
             else:
                 environ[key] = value
     except (AttributeError, TypeError):
+        from faasify._exceptions import InvalidRequestError
+
         raise InvalidRequestError("header names and values must be strings") from None
     except UnicodeEncodeError:
+        from faasify._exceptions import InvalidRequestError
+
         raise InvalidRequestError("a header holds bytes that are not text") from None
     return environ
 
@@ -130,6 +135,8 @@ class WSGIRunner:
             if close is not None:
                 close()
         if not started:
+            from faasify._exceptions import IncompleteResponseError
+
             raise IncompleteResponseError("the WSGI app returned without calling start_response")
         if written:
             body = b"".join(written) + body
