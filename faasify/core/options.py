@@ -18,6 +18,7 @@ __all__ = [
     "AppOptions",
     "Hook",
     "LifespanMode",
+    "check_base_path",
     "check_text_mime_types",
 ]
 
@@ -140,3 +141,24 @@ def check_text_mime_types(values: Iterable[str]) -> tuple[str, ...]:
 
             raise ConfigurationError(f"text_mime_types: {value!r} is not a media type")
     return result
+
+
+def check_base_path(base_path: str | None) -> str:
+    """``base_path`` if usable (``""`` or ``/api``: a leading slash, none trailing).
+
+    Raises :class:`ConfigurationError` otherwise; called where a handler is
+    built, so that a wrong value fails the deployment, not a request.
+    """
+    if base_path is None:
+        return ""
+    if not isinstance(base_path, str):
+        from faasify._exceptions import ConfigurationError
+
+        raise ConfigurationError(f"base_path must be a string, not {type(base_path).__name__}")
+    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
+        from faasify._exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"base_path must start with '/' and not end with one, not {base_path!r}"
+        )
+    return base_path

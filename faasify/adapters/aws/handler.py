@@ -14,12 +14,17 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from faasify.adapters.aws.codecs import AwsCodecs, CodecOptions, describe_event, is_warmup_event
-from faasify.core.body import TextTypes
+from faasify.adapters.aws.codecs import AwsCodecs, describe_event, is_warmup_event
 from faasify.core.hosted import HostedApp
 from faasify.core.loop import RequestLoop
-from faasify.core.options import AppKind, AppOptions, Hook, LifespanMode, check_text_mime_types
-from faasify.core.paths import check_base_path
+from faasify.core.options import (
+    AppKind,
+    AppOptions,
+    Hook,
+    LifespanMode,
+    check_base_path,
+    check_text_mime_types,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -65,14 +70,13 @@ class LambdaHandler(RequestLoop):
             shutdown_timeout=shutdown_timeout,
             handle_signals=handle_signals,
         )
-        codec_options = CodecOptions(
-            TextTypes(check_text_mime_types(text_mime_types)), check_base_path(base_path)
-        )
+        text_types = check_text_mime_types(text_mime_types)
+        checked_base_path = check_base_path(base_path)
         if is_warmup is not None and not callable(is_warmup):
             from faasify._exceptions import ConfigurationError
 
             raise ConfigurationError(f"is_warmup must be a function, not {is_warmup!r}")
-        self._codecs = AwsCodecs(codec_options)
+        self._codecs = AwsCodecs(text_mime_types=text_types, base_path=checked_base_path)
         self._app = HostedApp(app, options)
         if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
             # faasify's SnapStart hooks (pools closed before the snapshot,
