@@ -63,9 +63,9 @@ if TYPE_CHECKING:
         RecordsFailedError,
         UnsupportedEventError,
     )
+    from faasify._version import __version__
 
 # The names below import the front door's modules, which use _moved_names.
-from faasify._version import __version__  # noqa: E402
 from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi  # noqa: E402
 
 __all__ = [
@@ -133,6 +133,11 @@ _EXCEPTIONS = frozenset(
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # faasify/_version.py, which the build also reads
+        from faasify._version import __version__
+
+        globals()[name] = __version__
+        return __version__
     if name in _EXCEPTIONS:
         from faasify import _exceptions
 

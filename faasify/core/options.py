@@ -11,7 +11,7 @@ deployment, not the first request, and fails it the same way on every platform.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 __all__ = [
     "AppKind",
@@ -22,16 +22,31 @@ __all__ = [
     "check_text_mime_types",
 ]
 
-#: ``"auto"`` detects the app's kind from its call signature.
-AppKind: TypeAlias = Literal["auto", "asgi", "wsgi"]
-#: ``"auto"``: run the ASGI lifespan if the app supports it; ``"on"``: it must;
-#: ``"off"``: never send lifespan events.
-LifespanMode: TypeAlias = Literal["auto", "on", "off"]
+if TYPE_CHECKING:
+    from typing import Literal
+
+    #: ``"auto"`` detects the app's kind from its call signature.
+    AppKind: TypeAlias = Literal["auto", "asgi", "wsgi"]
+    #: ``"auto"``: run the ASGI lifespan if the app supports it; ``"on"``: it must;
+    #: ``"off"``: never send lifespan events.
+    LifespanMode: TypeAlias = Literal["auto", "on", "off"]
 #: A startup or shutdown hook: a plain function or a coroutine function.
 Hook: TypeAlias = Callable[[], Awaitable[object] | object]
 
 _KINDS = ("auto", "asgi", "wsgi")
 _LIFESPANS = ("auto", "on", "off")
+
+
+def __getattr__(name: str) -> Any:
+    # The two Literal aliases, built on first use: each costs a cold start as
+    # much as a class, and the factories need them only in their annotations.
+    if name in ("AppKind", "LifespanMode"):
+        from typing import Literal
+
+        value: Any = Literal[_KINDS if name == "AppKind" else _LIFESPANS]
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -17,14 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from faasify.adapters.aws.codecs import AwsCodecs, describe_event, is_warmup_event
 from faasify.core.hosted import HostedApp
 from faasify.core.loop import RequestLoop
-from faasify.core.options import (
-    AppKind,
-    AppOptions,
-    Hook,
-    LifespanMode,
-    check_base_path,
-    check_text_mime_types,
-)
+from faasify.core.options import AppOptions, check_base_path, check_text_mime_types
 
 if TYPE_CHECKING:
     import asyncio
@@ -32,6 +25,7 @@ if TYPE_CHECKING:
     from faasify.adapters.aws.records import RecordSource, Routes
     from faasify.adapters.aws.websocket.connections import Connections
     from faasify.adapters.aws.websocket.cycle import WebSocketRoute
+    from faasify.core.options import AppKind, Hook, LifespanMode
     from faasify.core.types import ASGIApp, WSGIApp
 
 __all__ = ["LambdaHandler", "asgi", "handler", "wsgi"]

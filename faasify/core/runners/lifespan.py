@@ -12,14 +12,21 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from faasify.core.options import LifespanMode
-
 if TYPE_CHECKING:
+    from faasify.core.options import LifespanMode
     from faasify.core.types import ASGIApp, Message
 
 __all__ = ["LifespanCycle", "LifespanMode"]
 
 logger = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LifespanMode":  # re-exported, built on first use (faasify.core.options)
+        from faasify.core import options
+
+        return options.LifespanMode
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class LifespanCycle:
