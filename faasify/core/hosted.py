@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HostedApp", "call_on_loop", "detect_app_kind"]
 
-logger = logging.getLogger(__name__)
-
 
 def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
     """``"asgi"`` or ``"wsgi"``, from the app's call signature.
@@ -186,7 +184,8 @@ class HostedApp:
 
                 if not isinstance(exc, LifespanError):
                     raise
-                logger.error("lifespan shutdown failed: %s", exc, exc_info=exc.__cause__)
+                log = logging.getLogger(__name__)
+                log.error("lifespan shutdown failed: %s", exc, exc_info=exc.__cause__)
         for hook in reversed(self.options.on_shutdown):
             left = deadline - time.monotonic()
             try:
@@ -196,4 +195,4 @@ class HostedApp:
 
                     self.loop.run_until_complete(asyncio.wait_for(result, max(0.0, left)))
             except Exception:
-                logger.exception("shutdown hook %r failed", hook)
+                logging.getLogger(__name__).exception("shutdown hook %r failed", hook)

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from faasify.core.hosted import HostedApp
 from faasify.core.http import BAD_REQUEST, INTERNAL_ERROR, Request, Response
@@ -34,11 +34,14 @@ from faasify.core.log import (
 )
 
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from faasify.core.codec import Codec, Executor
+
+    _T = TypeVar("_T")
 
 __all__ = ["RequestLoop"]
 
-_T = TypeVar("_T")
 _INFO = logging.INFO
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from faasify.adapters.aws.codecs import AwsCodecs, describe_event, is_warmup_event
 from faasify.core.hosted import HostedApp
@@ -21,6 +21,7 @@ from faasify.core.options import AppOptions, check_base_path, check_text_mime_ty
 
 if TYPE_CHECKING:
     import asyncio
+    from typing import TypeVar
 
     from faasify.adapters.aws.records import RecordSource, Routes
     from faasify.adapters.aws.websocket.connections import Connections
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
     from faasify.core.options import AppKind, Hook, LifespanMode
     from faasify.core.types import ASGIApp, WSGIApp
 
-__all__ = ["LambdaHandler", "asgi", "handler", "wsgi"]
+    #: A function registered for non-HTTP events keeps its own signature.
+    F = TypeVar("F", bound=Callable[..., Any])
 
-#: A function registered for non-HTTP events keeps its own signature.
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["LambdaHandler", "asgi", "handler", "wsgi"]
 
 
 class LambdaHandler(RequestLoop):
