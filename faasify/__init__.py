@@ -15,7 +15,7 @@ front door is built from in :mod:`faasify.core`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 def _moved_names(module: str, moved: dict[str, tuple[str, str]]) -> Callable[[str], Any]:
@@ -44,26 +44,28 @@ def _moved_names(module: str, moved: dict[str, tuple[str, str]]) -> Callable[[st
     return __getattr__
 
 
+if TYPE_CHECKING:
+    from faasify._exceptions import (
+        AppError,
+        AppProtocolError,
+        ConfigurationError,
+        EventError,
+        FaasifyError,
+        IncompleteResponseError,
+        InvalidRequestError,
+        LifespanError,
+        LifespanShutdownError,
+        LifespanStartupError,
+        MalformedEventError,
+        PoolConnectError,
+        PoolError,
+        PoolTimeoutError,
+        RecordsFailedError,
+        UnsupportedEventError,
+    )
+    from faasify._version import __version__
+
 # The names below import the front door's modules, which use _moved_names.
-from faasify._exceptions import (  # noqa: E402
-    AppError,
-    AppProtocolError,
-    ConfigurationError,
-    EventError,
-    FaasifyError,
-    IncompleteResponseError,
-    InvalidRequestError,
-    LifespanError,
-    LifespanShutdownError,
-    LifespanStartupError,
-    MalformedEventError,
-    PoolConnectError,
-    PoolError,
-    PoolTimeoutError,
-    RecordsFailedError,
-    UnsupportedEventError,
-)
-from faasify._version import __version__  # noqa: E402
 from faasify.adapters.aws.handler import LambdaHandler, asgi, handler, wsgi  # noqa: E402
 
 __all__ = [
@@ -93,7 +95,7 @@ __all__ = [
 
 # Platform-author machinery that this package exported before faasify.core
 # existed: still importable from here for one release, with a warning.
-__getattr__ = _moved_names(
+_moved = _moved_names(
     "faasify",
     {
         "HostedApp": ("faasify.core.hosted", "faasify.core"),
@@ -103,3 +105,43 @@ __getattr__ = _moved_names(
         "current_instance": ("faasify.core.instance", "faasify.core"),
     },
 )
+
+
+#: The exceptions, defined in faasify._exceptions: that module (twenty classes) is
+#: imported by the first use of one, not by ``import faasify``, since a function
+#: that raises none of them should not pay for building them at cold start.
+_EXCEPTIONS = frozenset(
+    {
+        "AppError",
+        "AppProtocolError",
+        "ConfigurationError",
+        "EventError",
+        "FaasifyError",
+        "IncompleteResponseError",
+        "InvalidRequestError",
+        "LifespanError",
+        "LifespanShutdownError",
+        "LifespanStartupError",
+        "MalformedEventError",
+        "PoolConnectError",
+        "PoolError",
+        "PoolTimeoutError",
+        "RecordsFailedError",
+        "UnsupportedEventError",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":  # faasify/_version.py, which the build also reads
+        from faasify._version import __version__
+
+        globals()[name] = __version__
+        return __version__
+    if name in _EXCEPTIONS:
+        from faasify import _exceptions
+
+        value = getattr(_exceptions, name)
+        globals()[name] = value
+        return value
+    return _moved(name)

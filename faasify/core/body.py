@@ -15,8 +15,6 @@ from base64 import b64decode, b64encode
 from collections.abc import Iterable
 from typing import Any
 
-from faasify._exceptions import MalformedEventError
-
 __all__ = [
     "DEFAULT_TEXT_MIME_TYPES",
     "TextTypes",
@@ -78,17 +76,23 @@ def decode_event_body(body: Any, is_base64: Any) -> bytes:
     if not body:
         return b""
     if not isinstance(body, str):
+        from faasify._exceptions import MalformedEventError
+
         raise MalformedEventError(f"body must be a string, not {type(body).__name__}", field="body")
     if is_base64:
         try:
             return b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
+            from faasify._exceptions import MalformedEventError
+
             raise MalformedEventError(
                 f"body is flagged base64 but does not decode: {exc}", field="body"
             ) from None
     try:
         return body.encode("utf-8")
     except UnicodeEncodeError:
+        from faasify._exceptions import MalformedEventError
+
         raise MalformedEventError("body is not text (a lone surrogate)", field="body") from None
 
 

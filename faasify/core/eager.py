@@ -28,11 +28,14 @@ import asyncio
 from asyncio import events
 from collections.abc import Awaitable, Callable
 from contextvars import Context
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["InstanceLoop", "new_loop", "run"]
 
-_T = TypeVar("_T")
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
 
 
 class InstanceLoop(asyncio.SelectorEventLoop):

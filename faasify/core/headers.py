@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from faasify._exceptions import MalformedEventError
-
 __all__ = [
     "HOP_BY_HOP",
     "Headers",
@@ -49,6 +47,8 @@ HOP_BY_HOP: frozenset[str] = frozenset(
 def check_text(value: Any, field: str) -> str:
     """``value`` if it is a string that encodes to UTF-8; :class:`MalformedEventError` if not."""
     if type(value) is not str:
+        from faasify._exceptions import MalformedEventError
+
         raise MalformedEventError(
             f"{field} must be a string, not {type(value).__name__}", field=field
         )
@@ -56,6 +56,8 @@ def check_text(value: Any, field: str) -> str:
         try:
             value.encode()
         except UnicodeEncodeError:
+            from faasify._exceptions import MalformedEventError
+
             raise MalformedEventError(
                 f"{field} holds bytes that are not text (a lone surrogate)", field=field
             ) from None

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from faasify._exceptions import ConfigurationError, InvalidRequestError, LifespanError
 from faasify.core.http import BAD_REQUEST, INTERNAL_ERROR, Request, Response
 from faasify.core.instance import Instance, current_instance, seconds_since_process_start
 from faasify.core.log import log_app_error, log_bad_event
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HostedApp", "call_on_loop", "detect_app_kind"]
 
-logger = logging.getLogger(__name__)
-
 
 def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
     """``"asgi"`` or ``"wsgi"``, from the app's call signature.
@@ -41,6 +38,8 @@ def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
     Anything else is ambiguous and needs :func:`asgi` or :func:`wsgi`.
     """
     if not callable(app):
+        from faasify._exceptions import ConfigurationError
+
         raise ConfigurationError(f"the app must be callable, not {type(app).__name__}")
     call = app if inspect.isfunction(app) or inspect.ismethod(app) else type(app).__call__
     if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call):
@@ -60,6 +59,8 @@ def detect_app_kind(app: object) -> Literal["asgi", "wsgi"]:
             return "wsgi"
         if len(positional) == 3:
             return "asgi"
+    from faasify._exceptions import ConfigurationError
+
     raise ConfigurationError(
         f"cannot tell whether {app!r} is a WSGI or an ASGI app; "
         "wrap it with faasify.wsgi(app) or faasify.asgi(app)"
@@ -87,6 +88,8 @@ class HostedApp:
         started = time.perf_counter()
         options = AppOptions() if options is None else options
         if not isinstance(options, AppOptions):
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(f"options must be an AppOptions, not {options!r}")
         self.app = app
         self.options = options
@@ -145,10 +148,13 @@ class HostedApp:
         self._source = source
         try:
             return self._runner.run(request)
-        except InvalidRequestError as exc:
-            log_bad_event(request.context, source, exc)
-            return BAD_REQUEST
         except Exception as exc:
+            # The exceptions' module is imported by the first failure, not at cold start.
+            from faasify._exceptions import InvalidRequestError
+
+            if isinstance(exc, InvalidRequestError):
+                log_bad_event(request.context, source, exc)
+                return BAD_REQUEST
             log_app_error(
                 request.context, source, request.method, request.root_path + request.path, exc
             )
@@ -167,10 +173,12 @@ class HostedApp:
         self._source = source
         try:
             return self._runner.call(environ)  # type: ignore[union-attr]
-        except InvalidRequestError as exc:
-            log_bad_event(context, source, exc)
-            return BAD_REQUEST
         except Exception as exc:
+            from faasify._exceptions import InvalidRequestError
+
+            if isinstance(exc, InvalidRequestError):
+                log_bad_event(context, source, exc)
+                return BAD_REQUEST
             log_app_error(context, source, method, path, exc)
             return INTERNAL_ERROR
 
@@ -194,8 +202,13 @@ class HostedApp:
         if self._lifespan is not None:
             try:
                 self._lifespan.shutdown(max(0.0, budget))
-            except LifespanError as exc:
-                logger.error("lifespan shutdown failed: %s", exc, exc_info=exc.__cause__)
+            except Exception as exc:
+                from faasify._exceptions import LifespanError
+
+                if not isinstance(exc, LifespanError):
+                    raise
+                log = logging.getLogger(__name__)
+                log.error("lifespan shutdown failed: %s", exc, exc_info=exc.__cause__)
         for hook in reversed(self.options.on_shutdown):
             left = deadline - time.monotonic()
             try:
@@ -205,4 +218,4 @@ class HostedApp:
 
                     self.loop.run_until_complete(asyncio.wait_for(result, max(0.0, left)))
             except Exception:
-                logger.exception("shutdown hook %r failed", hook)
+                logging.getLogger(__name__).exception("shutdown hook %r failed", hook)

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Instance", "current_instance"]
 
-logger = logging.getLogger(__name__)
 
 _IMPORTED_AT = time.perf_counter()
 
@@ -140,11 +139,12 @@ class Instance:
         """
         if self.signal_pending:
             self.signal_pending = False
-            logger.info("SIGTERM received during an invoke: shutting down after it")
+            log = logging.getLogger(__name__)
+            log.info("SIGTERM received during an invoke: shutting down after it")
             self.shutdown()
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
-        logger.info("SIGTERM received: shutting down the instance")
+        logging.getLogger(__name__).info("SIGTERM received: shutting down the instance")
         self.shutdown()
         previous = self._previous_sigterm
         if callable(previous):
@@ -168,7 +168,7 @@ class Instance:
             try:
                 callback(max(0.0, deadline - time.monotonic()))
             except Exception:
-                logger.exception("shutdown callback %r failed", callback)
+                logging.getLogger(__name__).exception("shutdown callback %r failed", callback)
         loop = self._loop
         if loop is not None and not loop.is_running() and not loop.is_closed():
             try:

@@ -22,8 +22,6 @@ import logging
 import traceback
 from typing import Any
 
-from faasify._exceptions import MalformedEventError
-
 __all__ = [
     "app_logger",
     "invoke_logger",
@@ -100,6 +98,8 @@ def log_app_error(context: Any, source: str, method: str, path: str, exc: BaseEx
 
 
 def log_bad_event(context: Any, source: str, exc: BaseException) -> None:
+    from faasify._exceptions import MalformedEventError
+
     app_logger.warning(
         json.dumps(
             {

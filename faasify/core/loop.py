@@ -20,9 +20,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import ConfigurationError, MalformedEventError, UnsupportedEventError
 from faasify.core.hosted import HostedApp
 from faasify.core.http import BAD_REQUEST, INTERNAL_ERROR, Request, Response
 from faasify.core.instance import Instance
@@ -35,12 +34,15 @@ from faasify.core.log import (
 )
 
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from faasify.core.codec import Codec, Executor
     from faasify.core.types import WSGIEnviron
 
+    _T = TypeVar("_T")
+
 __all__ = ["RequestLoop"]
 
-_T = TypeVar("_T")
 _INFO = logging.INFO
 
 
@@ -51,6 +53,21 @@ def _no_codec(event: Any) -> Codec | None:
 def _no_environ(event: Any, context: Any) -> None:
     """The environ builder of a codec without one: every request takes the general path."""
     return None
+
+
+def _undecoded(context: Any, source: str, exc: Exception) -> Response:
+    """The answer to an event its codec could not read: a 400 for a malformed
+    event, a 500 for anything else (a bug in faasify, logged with its traceback).
+
+    The exceptions' module is imported by the first such event, not at cold start.
+    """
+    from faasify._exceptions import MalformedEventError
+
+    if isinstance(exc, MalformedEventError):
+        log_bad_event(context, source, exc)
+        return BAD_REQUEST
+    log_internal_error(context, source, "decode", exc)
+    return INTERNAL_ERROR
 
 
 def _call_here(function: Callable[..., _T], /, *args: Any) -> _T:
@@ -82,6 +99,8 @@ class RequestLoop:
         executor: Executor | None = None,
     ) -> None:
         if (codec is None) == (detect is None):
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError("a request loop needs a codec or a detect function")
         self._codec = codec
         self._detect: Callable[[Any], Codec | None] = detect or _no_codec
@@ -105,6 +124,8 @@ class RequestLoop:
         elif callable(app):
             self._build = app
         else:
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(f"app must be a HostedApp or a function, not {app!r}")
 
     # -- the app ----------------------------------------------------------------
@@ -128,9 +149,11 @@ class RequestLoop:
                 run = self._run or _call_here
                 try:
                     self._adopt(run(self._build))
-                except ConfigurationError:
-                    raise  # cannot get better by trying again
                 except Exception as exc:
+                    from faasify._exceptions import ConfigurationError
+
+                    if isinstance(exc, ConfigurationError):
+                        raise  # cannot get better by trying again
                     log_startup_failure(context, source, exc)
         return self._hosted
 
@@ -151,6 +174,8 @@ class RequestLoop:
 
     def unrouted(self, event: Any, context: Any) -> Any:
         """The answer to an event no codec reads; front doors with other routes override it."""
+        from faasify._exceptions import UnsupportedEventError
+
         raise UnsupportedEventError(
             f"no front door reads a {type(event).__name__} event", shape=type(event).__name__
         )
@@ -181,12 +206,8 @@ class RequestLoop:
                     )
             try:
                 request = codec.decode(event, context)
-            except MalformedEventError as exc:
-                log_bad_event(context, codec.source, exc)
-                response = BAD_REQUEST
             except Exception as exc:
-                log_internal_error(context, codec.source, "decode", exc)
-                response = INTERNAL_ERROR
+                response = _undecoded(context, codec.source, exc)
             else:
                 busy = hosted.instance
                 busy.invoking += 1

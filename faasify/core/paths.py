@@ -11,26 +11,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from faasify._exceptions import ConfigurationError
+# Checked with the other options where a handler is built; importable from here too.
+from faasify.core.options import check_base_path
 
 __all__ = ["check_base_path", "mount", "split_root", "unquote_path"]
-
-
-def check_base_path(base_path: str | None) -> str:
-    """``base_path`` if usable (``""`` or ``/api``: a leading slash, none trailing).
-
-    Raises :class:`ConfigurationError` otherwise; called where a handler is
-    built, so that a wrong value fails the deployment, not a request.
-    """
-    if base_path is None:
-        return ""
-    if not isinstance(base_path, str):
-        raise ConfigurationError(f"base_path must be a string, not {type(base_path).__name__}")
-    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
-        raise ConfigurationError(
-            f"base_path must start with '/' and not end with one, not {base_path!r}"
-        )
-    return base_path
 
 
 def split_root(path: str, prefix: str) -> tuple[str, str] | None:

@@ -12,28 +12,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import UnsupportedEventError
-from faasify.adapters.aws.codecs import AwsCodecs, CodecOptions, describe_event, is_warmup_event
-from faasify.core.body import TextTypes
+from faasify.adapters.aws.codecs import AwsCodecs, describe_event, is_warmup_event
 from faasify.core.hosted import HostedApp
 from faasify.core.loop import RequestLoop
-from faasify.core.options import AppKind, AppOptions, Hook, LifespanMode, check_text_mime_types
-from faasify.core.paths import check_base_path
+from faasify.core.options import AppOptions, check_base_path, check_text_mime_types
 
 if TYPE_CHECKING:
     import asyncio
+    from typing import TypeVar
 
     from faasify.adapters.aws.records import RecordSource, Routes
     from faasify.adapters.aws.websocket.connections import Connections
     from faasify.adapters.aws.websocket.cycle import WebSocketRoute
+    from faasify.core.options import AppKind, Hook, LifespanMode
     from faasify.core.types import ASGIApp, WSGIApp
 
-__all__ = ["LambdaHandler", "asgi", "handler", "wsgi"]
+    #: A function registered for non-HTTP events keeps its own signature.
+    F = TypeVar("F", bound=Callable[..., Any])
 
-#: A function registered for non-HTTP events keeps its own signature.
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["LambdaHandler", "asgi", "handler", "wsgi"]
 
 
 class LambdaHandler(RequestLoop):
@@ -66,14 +65,13 @@ class LambdaHandler(RequestLoop):
             shutdown_timeout=shutdown_timeout,
             handle_signals=handle_signals,
         )
-        codec_options = CodecOptions(
-            TextTypes(check_text_mime_types(text_mime_types)), check_base_path(base_path)
-        )
+        text_types = check_text_mime_types(text_mime_types)
+        checked_base_path = check_base_path(base_path)
         if is_warmup is not None and not callable(is_warmup):
             from faasify._exceptions import ConfigurationError
 
             raise ConfigurationError(f"is_warmup must be a function, not {is_warmup!r}")
-        self._codecs = AwsCodecs(codec_options)
+        self._codecs = AwsCodecs(text_mime_types=text_types, base_path=checked_base_path)
         self._app = HostedApp(app, options)
         if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
             # faasify's SnapStart hooks (pools closed before the snapshot,
@@ -146,6 +144,8 @@ class LambdaHandler(RequestLoop):
             else " (API Gateway REST, HTTP or WebSocket API, Function URL, ALB, VPC Lattice, "
             "Lambda@Edge)"
         )
+        from faasify._exceptions import UnsupportedEventError
+
         raise UnsupportedEventError(
             f"faasify received {shape}, which is not an HTTP event and has no route{hint}",
             shape=shape,

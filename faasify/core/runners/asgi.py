@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import AppProtocolError, IncompleteResponseError, InvalidRequestError
 from faasify.core.eager import run
 from faasify.core.http import Request, Response
 
@@ -31,8 +30,12 @@ def _asgi_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     try:
         return [(name.encode(), value.encode()) for name, value in headers]
     except AttributeError:
+        from faasify._exceptions import InvalidRequestError
+
         raise InvalidRequestError("header names and values must be strings") from None
     except UnicodeEncodeError:
+        from faasify._exceptions import InvalidRequestError
+
         raise InvalidRequestError("a header holds bytes that are not text") from None
 
 
@@ -103,6 +106,8 @@ class ASGIRunner:
             kind = message["type"]
             if kind == "http.response.body":
                 if not status:
+                    from faasify._exceptions import AppProtocolError
+
                     raise AppProtocolError("http.response.body sent before http.response.start")
                 chunk = message.get("body")
                 if chunk:
@@ -113,10 +118,14 @@ class ASGIRunner:
                         waiter.set_result(None)
             elif kind == "http.response.start":
                 if status:
+                    from faasify._exceptions import AppProtocolError
+
                     raise AppProtocolError("http.response.start sent twice")
                 status = message["status"]
                 headers = message.get("headers", ())
             else:
+                from faasify._exceptions import AppProtocolError
+
                 raise AppProtocolError(f"unexpected ASGI message {kind!r} in an HTTP cycle")
 
         try:
@@ -129,6 +138,8 @@ class ASGIRunner:
             if self._late_error is not None:
                 self._late_error(request, exc)
         if not status:
+            from faasify._exceptions import IncompleteResponseError
+
             raise IncompleteResponseError("the app returned without sending a response")
         return Response(
             status,

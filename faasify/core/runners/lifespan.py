@@ -12,15 +12,21 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import ConfigurationError, LifespanShutdownError, LifespanStartupError
-from faasify.core.options import LifespanMode
-
 if TYPE_CHECKING:
+    from faasify.core.options import LifespanMode
     from faasify.core.types import ASGIApp, Message
 
 __all__ = ["LifespanCycle", "LifespanMode"]
 
 logger = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LifespanMode":  # re-exported, built on first use (faasify.core.options)
+        from faasify.core import options
+
+        return options.LifespanMode
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class LifespanCycle:
@@ -37,6 +43,8 @@ class LifespanCycle:
         self, app: ASGIApp, loop: asyncio.AbstractEventLoop, mode: LifespanMode = "auto"
     ) -> None:
         if mode not in ("auto", "on", "off"):
+            from faasify._exceptions import ConfigurationError
+
             raise ConfigurationError(f"lifespan must be 'auto', 'on' or 'off', not {mode!r}")
         self._app = app
         self._loop = loop
@@ -127,6 +135,8 @@ class LifespanCycle:
             assert self._task is not None
             loop.run_until_complete(asyncio.wait({self._task}, timeout=1.0))
             text = message.get("message") if message else ""
+            from faasify._exceptions import LifespanStartupError
+
             error = LifespanStartupError(f"lifespan startup failed: {text or 'no message'}")
             raise error from self._app_error
         if self._mode == "auto" and (message is None or not str(kind).startswith("lifespan.")):
@@ -140,6 +150,8 @@ class LifespanCycle:
             self._forget_task()
             self.state = None
             return
+        from faasify._exceptions import LifespanStartupError
+
         raise LifespanStartupError(
             f"lifespan startup did not complete (app sent {kind!r})"
         ) from self._app_error
@@ -169,6 +181,8 @@ class LifespanCycle:
             message = self._loop.run_until_complete(finish())
         except asyncio.TimeoutError:
             task.cancel()
+            from faasify._exceptions import LifespanShutdownError
+
             raise LifespanShutdownError(
                 f"lifespan shutdown did not finish within {timeout:g}s"
             ) from None
@@ -179,4 +193,6 @@ class LifespanCycle:
         kind = message["type"] if message else None
         if kind != "lifespan.shutdown.complete":
             detail = message.get("message") if message else "app returned without answering"
+            from faasify._exceptions import LifespanShutdownError
+
             raise LifespanShutdownError(f"lifespan shutdown failed: {detail}") from self._app_error

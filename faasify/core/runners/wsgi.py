@@ -21,8 +21,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import IncompleteResponseError, InvalidRequestError
-from faasify.core.headers import server_from
 from faasify.core.http import Request, Response
 
 if TYPE_CHECKING:
@@ -119,6 +117,9 @@ def environ_server(host: str, port: str | None, proto: str | None) -> tuple[str,
     key = (host, port, proto)
     found = _servers.get(key)
     if found is None:
+        # Imported by the first miss: the header rules are a request's, not the cold start's.
+        from faasify.core.headers import server_from
+
         (name, number), scheme = server_from(host, port, proto)
         found = (name, str(number), scheme)
         if len(_servers) < 64:
@@ -136,6 +137,8 @@ def build_environ(request: Request) -> WSGIEnviron:
         try:
             root_path, path = _latin1(root_path), _latin1(path)
         except UnicodeEncodeError:
+            from faasify._exceptions import InvalidRequestError
+
             raise InvalidRequestError("the path holds bytes that are not text") from None
     environ = new_environ(
         request.method,
@@ -170,8 +173,12 @@ def build_environ(request: Request) -> WSGIEnviron:
             else:
                 environ[key] = value
     except (AttributeError, TypeError):
+        from faasify._exceptions import InvalidRequestError
+
         raise InvalidRequestError("header names and values must be strings") from None
     except UnicodeEncodeError:
+        from faasify._exceptions import InvalidRequestError
+
         raise InvalidRequestError("a header holds bytes that are not text") from None
     return environ
 
@@ -221,6 +228,8 @@ class WSGIRunner:
             if close is not None:
                 close()
         if not started:
+            from faasify._exceptions import IncompleteResponseError
+
             raise IncompleteResponseError("the WSGI app returned without calling start_response")
         if written:
             body = b"".join(written) + body

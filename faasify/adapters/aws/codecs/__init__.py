@@ -7,12 +7,10 @@ invoke and never needs configuration.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
-from faasify.adapters.aws.codecs.alb import ApplicationLoadBalancer
-from faasify.adapters.aws.codecs.apigw_v1 import ApiGatewayV1
-from faasify.adapters.aws.codecs.apigw_v2 import ApiGatewayV2
+if TYPE_CHECKING:
+    from faasify.adapters.aws.codecs._codec import AwsCodec, CodecOptions
 
 __all__ = [
     "AwsCodec",
@@ -23,79 +21,153 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    # AwsCodec and CodecOptions live in _codec, imported by the first codec built.
+    if name in ("AwsCodec", "CodecOptions"):
+        from faasify.adapters.aws.codecs import _codec
+
+        return getattr(_codec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: Each codec's attribute -> how to build it: (module, class, keyword arguments).
+_CODECS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "rest": ("apigw_v1", "ApiGatewayV1", {"http_api": False, "multi_value": True}),
+    "rest_single": ("apigw_v1", "ApiGatewayV1", {"http_api": False, "multi_value": False}),
+    "http_api_v1": ("apigw_v1", "ApiGatewayV1", {"http_api": True, "multi_value": True}),
+    "http_api_v1_single": ("apigw_v1", "ApiGatewayV1", {"http_api": True, "multi_value": False}),
+    "http_api_v2": ("apigw_v2", "ApiGatewayV2", {"function_url": False}),
+    "function_url": ("apigw_v2", "ApiGatewayV2", {"function_url": True}),
+    "alb": ("alb", "ApplicationLoadBalancer", {"multi_value": False}),
+    "alb_multi_value": ("alb", "ApplicationLoadBalancer", {"multi_value": True}),
+    "lattice_v1": ("lattice_v1", "VpcLatticeV1", {}),
+    "lattice_v2": ("lattice_v2", "VpcLatticeV2", {}),
+    "edge_viewer_request": ("cloudfront", "CloudFrontRequest", {"event_type": "viewer-request"}),
+    "edge_origin_request": ("cloudfront", "CloudFrontRequest", {"event_type": "origin-request"}),
+}
+
+
 class AwsCodecs:
     """One handler's codec for every AWS shape, and :meth:`detect` to pick one.
 
-    Built once per handler, with its options, at cold start.
+    Built once per handler, with its options, at cold start; each codec is
+    built (and its module imported) by the first event detection routes to it,
+    so that a function behind API Gateway never pays for ALB, VPC Lattice or
+    Lambda@Edge, nor any function for the shapes it never receives. Once
+    built, a codec costs detection one truth test per invoke. ``options`` may
+    be left out for the handler's checked ``text_mime_types`` and ``base_path``,
+    turned into :class:`CodecOptions` with the first codec.
     """
 
     __slots__ = (
+        "_alb",
+        "_alb_multi_value",
+        "_base_path",
         "_edge_origin_request",
         "_edge_viewer_request",
+        "_function_url",
+        "_http_api_v1",
+        "_http_api_v1_single",
+        "_http_api_v2",
         "_lattice_v1",
         "_lattice_v2",
-        "alb",
-        "alb_multi_value",
-        "function_url",
-        "http_api_v1",
-        "http_api_v1_single",
-        "http_api_v2",
-        "options",
-        "rest",
-        "rest_single",
+        "_options",
+        "_rest",
+        "_rest_single",
+        "_text_mime_types",
     )
 
-    def __init__(self, options: CodecOptions) -> None:
-        self.rest = ApiGatewayV1(options, http_api=False, multi_value=True)
-        self.rest_single = ApiGatewayV1(options, http_api=False, multi_value=False)
-        self.http_api_v1 = ApiGatewayV1(options, http_api=True, multi_value=True)
-        self.http_api_v1_single = ApiGatewayV1(options, http_api=True, multi_value=False)
-        self.http_api_v2 = ApiGatewayV2(options, function_url=False)
-        self.function_url = ApiGatewayV2(options, function_url=True)
-        self.alb = ApplicationLoadBalancer(options, multi_value=False)
-        self.alb_multi_value = ApplicationLoadBalancer(options, multi_value=True)
-        self.options = options
-        # The shapes detection reaches last are built (and their modules
-        # imported) by the first event of theirs: a function behind API Gateway
-        # never pays for VPC Lattice or Lambda@Edge.
+    def __init__(
+        self,
+        options: CodecOptions | None = None,
+        *,
+        text_mime_types: tuple[str, ...] = (),
+        base_path: str = "",
+    ) -> None:
+        self._options = options
+        self._text_mime_types = text_mime_types
+        self._base_path = base_path
+        self._rest: AwsCodec | None = None
+        self._rest_single: AwsCodec | None = None
+        self._http_api_v1: AwsCodec | None = None
+        self._http_api_v1_single: AwsCodec | None = None
+        self._http_api_v2: AwsCodec | None = None
+        self._function_url: AwsCodec | None = None
+        self._alb: AwsCodec | None = None
+        self._alb_multi_value: AwsCodec | None = None
         self._lattice_v1: AwsCodec | None = None
         self._lattice_v2: AwsCodec | None = None
         self._edge_viewer_request: AwsCodec | None = None
         self._edge_origin_request: AwsCodec | None = None
 
     @property
+    def options(self) -> CodecOptions:
+        """The options every codec of the handler reads."""
+        options = self._options
+        if options is None:
+            from faasify.adapters.aws.codecs._codec import CodecOptions
+            from faasify.core.body import TextTypes
+
+            options = self._options = CodecOptions(
+                TextTypes(self._text_mime_types), self._base_path
+            )
+        return options
+
+    @property
+    def rest(self) -> AwsCodec:
+        return self._rest or self._build("rest")
+
+    @property
+    def rest_single(self) -> AwsCodec:
+        return self._rest_single or self._build("rest_single")
+
+    @property
+    def http_api_v1(self) -> AwsCodec:
+        return self._http_api_v1 or self._build("http_api_v1")
+
+    @property
+    def http_api_v1_single(self) -> AwsCodec:
+        return self._http_api_v1_single or self._build("http_api_v1_single")
+
+    @property
+    def http_api_v2(self) -> AwsCodec:
+        return self._http_api_v2 or self._build("http_api_v2")
+
+    @property
+    def function_url(self) -> AwsCodec:
+        return self._function_url or self._build("function_url")
+
+    @property
+    def alb(self) -> AwsCodec:
+        return self._alb or self._build("alb")
+
+    @property
+    def alb_multi_value(self) -> AwsCodec:
+        return self._alb_multi_value or self._build("alb_multi_value")
+
+    @property
     def lattice_v1(self) -> AwsCodec:
-        return self._lattice_v1 or self._rare("lattice_v1")
+        return self._lattice_v1 or self._build("lattice_v1")
 
     @property
     def lattice_v2(self) -> AwsCodec:
-        return self._lattice_v2 or self._rare("lattice_v2")
+        return self._lattice_v2 or self._build("lattice_v2")
 
     @property
     def edge_viewer_request(self) -> AwsCodec:
-        return self._edge_viewer_request or self._rare("edge_viewer_request")
+        return self._edge_viewer_request or self._build("edge_viewer_request")
 
     @property
     def edge_origin_request(self) -> AwsCodec:
-        return self._edge_origin_request or self._rare("edge_origin_request")
+        return self._edge_origin_request or self._build("edge_origin_request")
 
-    def _rare(self, name: str) -> AwsCodec:
-        """The codec of a shape detection reaches last, built on first use."""
-        options = self.options
-        codec: AwsCodec
-        if name == "lattice_v1":
-            from faasify.adapters.aws.codecs.lattice_v1 import VpcLatticeV1
+    def _build(self, name: str) -> AwsCodec:
+        """The codec ``name``, built (and its module imported) on first use."""
+        import importlib
 
-            codec = VpcLatticeV1(options)
-        elif name == "lattice_v2":
-            from faasify.adapters.aws.codecs.lattice_v2 import VpcLatticeV2
-
-            codec = VpcLatticeV2(options)
-        else:
-            from faasify.adapters.aws.codecs.cloudfront import CloudFrontRequest
-
-            kind = "origin-request" if name == "edge_origin_request" else "viewer-request"
-            codec = CloudFrontRequest(options, event_type=kind)
+        module, cls, keywords = _CODECS[name]
+        home = importlib.import_module(f"{__name__}.{module}")
+        codec: AwsCodec = getattr(home, cls)(self.options, **keywords)
         setattr(self, "_" + name, codec)
         return codec
 
@@ -113,27 +185,33 @@ class AwsCodecs:
         if event.get("version") == "2.0" and ("http" in ctx or "rawPath" in event):
             domain = ctx.get("domainName")
             if type(domain) is str and ".lambda-url." in domain:
-                return self.function_url
-            return self.http_api_v2
+                return self._function_url or self._build("function_url")
+            return self._http_api_v2 or self._build("http_api_v2")
         if "httpMethod" not in event:
             # Past every shape above: what costs them nothing.
             if "serviceNetworkArn" in ctx and "method" in event:
-                return self._lattice_v2 or self._rare("lattice_v2")
+                return self._lattice_v2 or self._build("lattice_v2")
             return None
         if "elb" in ctx:
-            return self.alb_multi_value if "multiValueHeaders" in event else self.alb
+            if "multiValueHeaders" in event:
+                return self._alb_multi_value or self._build("alb_multi_value")
+            return self._alb or self._build("alb")
         return self._v1(event)
 
     def _v1(self, event: dict[str, Any]) -> AwsCodec:
         multi = "multiValueHeaders" in event
         if event.get("version") == "1.0":
-            return self.http_api_v1 if multi else self.http_api_v1_single
-        return self.rest if multi else self.rest_single
+            if multi:
+                return self._http_api_v1 or self._build("http_api_v1")
+            return self._http_api_v1_single or self._build("http_api_v1_single")
+        if multi:
+            return self._rest or self._build("rest")
+        return self._rest_single or self._build("rest_single")
 
     def _detect_without_context(self, event: dict[str, Any]) -> AwsCodec | None:
         """The shapes without a ``requestContext``: VPC Lattice 1.0, Lambda@Edge."""
         if "raw_path" in event and "method" in event:
-            return self._lattice_v1 or self._rare("lattice_v1")
+            return self._lattice_v1 or self._build("lattice_v1")
         records = event.get("Records")
         if type(records) is list and len(records) == 1:
             first = records[0]
@@ -142,9 +220,9 @@ class AwsCodecs:
                 config = cf.get("config")
                 kind = config.get("eventType") if type(config) is dict else None
                 if kind == "origin-request":
-                    return self._edge_origin_request or self._rare("edge_origin_request")
+                    return self._edge_origin_request or self._build("edge_origin_request")
                 if kind == "viewer-request":
-                    return self._edge_viewer_request or self._rare("edge_viewer_request")
+                    return self._edge_viewer_request or self._build("edge_viewer_request")
         return None
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from faasify._exceptions import MalformedEventError
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from faasify._exceptions import MalformedEventError
     from faasify.adapters.aws.codecs._schema import Field
     from faasify.adapters.aws.shapes import Shape
     from faasify.core.body import TextTypes
@@ -61,6 +60,8 @@ class AwsCodec:
         ``error`` itself is raised again when the event fits its shape: then
         the failure was faasify's, and must stay a 500.
         """
+        from faasify._exceptions import MalformedEventError
+
         if isinstance(error, MalformedEventError):
             return error  # already precise (an InvalidRequestError is a ValueError)
         from faasify.adapters.aws.codecs._schema import diagnose

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from faasify._exceptions import AppError
 from faasify.core.body import encode_response_body
 from faasify.core.http import Response
 
@@ -322,6 +321,8 @@ def set_cookie_variants(count: int) -> list[str]:
     name = "set-cookie"
     letters = [i for i, ch in enumerate(name) if ch.isalpha()]
     if count > 1 << len(letters):
+        from faasify._exceptions import AppError
+
         raise AppError(
             f"the app set {count} cookies; a single-value header map can carry at most "
             f"{1 << len(letters)} (turn on multi-value headers)"

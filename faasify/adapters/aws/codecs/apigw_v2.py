@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from faasify._exceptions import MalformedEventError
 from faasify.adapters.aws.codecs._codec import READ_ERRORS, AwsCodec, CodecOptions
 from faasify.adapters.aws.codecs._maps import principal_v2
 from faasify.core.body import decode_event_body, encode_response_body
@@ -61,6 +60,8 @@ def _lowered(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Header pairs with lower-case names; remembers names that already were."""
     for name, _ in headers:
         if type(name) is not str:
+            from faasify._exceptions import MalformedEventError
+
             raise MalformedEventError("header names must be strings", field="headers")
         if name.islower() and len(_LOWER_NAMES) < 1024:
             _LOWER_NAMES.add(name)
