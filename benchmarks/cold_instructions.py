@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.import_time import bytecode_env
-from benchmarks.instructions import ROOT, _compile_marks, _read_dumps
+from benchmarks.instructions import ROOT, _compile_marks, _read_dumps, under_callgrind
 
 __all__ = ["BUILDS", "main", "measure"]
 
@@ -49,8 +48,6 @@ marks.marks_dump(b"0:1")
 
 def measure(apps: Sequence[str] = ("starlette", "fastapi", "flask")) -> dict[str, dict[str, int]]:
     """``app -> candidate -> instructions`` for importing the adapter and building a handler."""
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
     from benchmarks.apps.frameworks import APP_FACTORIES
 
     found: dict[str, dict[str, int]] = {}
@@ -75,20 +72,7 @@ def measure(apps: Sequence[str] = ("starlette", "fastapi", "flask")) -> dict[str
                 out = Path(tmp) / f"{app}-{candidate}"
                 out.mkdir()
                 script = _SCRIPT.format(marks=str(marks), app=app, build=build)
-                subprocess.run(
-                    [
-                        "valgrind",
-                        "--tool=callgrind",
-                        "--quiet",
-                        f"--callgrind-out-file={out}/callgrind.out.%p",
-                        sys.executable,
-                        "-c",
-                        script,
-                    ],
-                    check=True,
-                    cwd=ROOT,
-                    env=env,
-                )
+                under_callgrind(out, "-c", script, env=env)
                 found.setdefault(app, {})[candidate] = _read_dumps(out)[(0, 1)]
     return found
 

@@ -24,13 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.instructions import ROOT, _compile_marks, _read_dumps
+from benchmarks.instructions import _compile_marks, _read_dumps, under_callgrind
 
 __all__ = ["ROADS", "main"]
 
@@ -124,24 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="faasify-db-") as tmp:
         marks = _compile_marks(Path(tmp))
         script = _SCRIPT.format(marks=str(marks), url=url, n1=N1, n2=N2)
-        completed = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--quiet",
-                f"--callgrind-out-file={tmp}/callgrind.out.%p",
-                sys.executable,
-                "-c",
-                script,
-            ],
-            check=True,
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(ROOT)),
-            capture_output=True,
-            text=True,
-        )
+        printed = under_callgrind(Path(tmp), "-c", script)
         dumps = _read_dumps(Path(tmp))
-    pool = json.loads(completed.stdout.strip().splitlines()[-1])
+    pool = json.loads(printed.strip().splitlines()[-1])
     counts = {road: (dumps[(i, N2)] - dumps[(i, N1)]) / (N2 - N1) for i, road in enumerate(ROADS)}
     if args.json:
         Path(args.json).write_text(json.dumps({**counts, "pool": pool}, indent=1))

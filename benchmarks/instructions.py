@@ -36,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +177,34 @@ def _compile_marks(directory: Path) -> Path:
     return library
 
 
+def under_callgrind(directory: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Run ``python *args`` under callgrind, its dumps written into ``directory``.
+
+    Every counting script goes through here, so that they all count the same way:
+    ``PYTHONHASHSEED=0``, the repository on the path, the interpreter that runs the
+    script. ``env`` replaces the environment (it must carry those two itself).
+    Returns what the script printed.
+    """
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
+    completed = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--quiet",
+            f"--callgrind-out-file={directory}/callgrind.out.%p",
+            sys.executable,
+            *args,
+        ],
+        check=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(ROOT)) if env is None else env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return completed.stdout
+
+
 _TRIGGER = re.compile(r"^desc: Trigger: Client Request: (\d+):(\d+)$", re.M)
 _SUMMARY = re.compile(r"^summary: (\d+)$", re.M)
 
@@ -199,8 +227,6 @@ def measure(
     candidates: Sequence[str] = CANDIDATES,
 ) -> list[Count]:
     """Run the candidates under callgrind and return their counts per invoke."""
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
     with tempfile.TemporaryDirectory(prefix="faasify-callgrind-") as tmp:
         directory = Path(tmp)
         plan = {
@@ -212,23 +238,13 @@ def measure(
         }
         (directory / "plan.json").write_text(json.dumps(plan))
         manifest_path = directory / "manifest.json"
-        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(ROOT))
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--quiet",
-                f"--callgrind-out-file={directory}/callgrind.out.%p",
-                sys.executable,
-                "-m",
-                "benchmarks.instructions",
-                "--inner",
-                str(directory / "plan.json"),
-                str(manifest_path),
-            ],
-            check=True,
-            env=env,
-            cwd=ROOT,
+        under_callgrind(
+            directory,
+            "-m",
+            "benchmarks.instructions",
+            "--inner",
+            str(directory / "plan.json"),
+            str(manifest_path),
         )
         manifest = json.loads(manifest_path.read_text())
         dumps = _read_dumps(directory)

@@ -13,13 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.instructions import ROOT, _compile_marks
+from benchmarks.instructions import _compile_marks, under_callgrind
 
 __all__ = ["ROADS", "main"]
 
@@ -86,20 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="faasify-query-") as tmp:
         marks = _compile_marks(Path(tmp))
         script = _SCRIPT.format(marks=str(marks), url=url, roads=ROADS)
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--quiet",
-                f"--callgrind-out-file={tmp}/callgrind.out.%p",
-                sys.executable,
-                "-c",
-                script,
-            ],
-            check=True,
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(ROOT)),
-        )
+        under_callgrind(Path(tmp), "-c", script)
         dumps = _read_dumps(Path(tmp))
     counts = {road: (dumps[(i, 250)] - dumps[(i, 50)]) / 200 for i, road in enumerate(ROADS)}
     if args.json:
