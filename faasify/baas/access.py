@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faasify.baas.auth import Authenticator, Principal
 from faasify.baas.errors import Problem
 from faasify.baas.outage import OutageLog
-from faasify.baas.problems import problem_response
-from faasify.baas.throttle import RateLimited, RateLimiter, rate_limit_headers, throttle_problem
+from faasify.baas.throttle import RateLimiter
+from faasify.baas.throttle.middleware import apply_decision
 
 __all__ = ["ANONYMOUS", "AccessMiddleware", "principal_of"]
 
@@ -100,18 +100,4 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         self.outage.succeeded()
-        if not decision.allowed:
-            response = problem_response(throttle_problem(RateLimited(decision)))
-            await response(scope, receive, send)
-            return
-        extra = [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in rate_limit_headers(decision).items()
-        ]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await apply_decision(self.app, decision, scope, receive, send)

@@ -36,6 +36,7 @@ from faasify.baas.throttle.rate import Decision, RateLimiter
 
 __all__ = [
     "RateLimitMiddleware",
+    "apply_decision",
     "client_host",
     "rate_limit_headers",
     "throttle_error_handler",
@@ -136,21 +137,33 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         self._outage.succeeded()
-        if not decision.allowed:
-            response = problem_response(throttle_problem(RateLimited(decision)))
-            await response(scope, receive, send)
-            return
-        extra = [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in rate_limit_headers(decision).items()
-        ]
+        await apply_decision(self.app, decision, scope, receive, send)
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+async def apply_decision(
+    app: ASGIApp, decision: Decision, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Answer a refused request with the 429 problem, or pass an allowed one to ``app``
+    with the ``RateLimit`` headers added to its response.
+
+    The one ending of every rate check (this middleware's, and the per-principal one
+    after authentication), so that both refuse and inform alike.
+    """
+    if not decision.allowed:
+        response = problem_response(throttle_problem(RateLimited(decision)))
+        await response(scope, receive, send)
+        return
+    extra = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in rate_limit_headers(decision).items()
+    ]
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    await app(scope, receive, send_with_headers)
 
 
 def _whole_seconds(seconds: float) -> str:
