@@ -13,8 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """A benchmark script's run from the repository's root, its output captured."""
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
 def test_profile_invoke_attributes_an_invoke() -> None:
-    completed = subprocess.run(
+    completed = _run(
         [
             sys.executable,
             "-m",
@@ -29,12 +36,7 @@ def test_profile_invoke_attributes_an_invoke() -> None:
             "3",
             "--timing-number",
             "20",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        ]
     )
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
@@ -48,14 +50,7 @@ def test_profile_invoke_attributes_an_invoke() -> None:
 def test_the_ttfb_benchmark_measures_both_modes(tmp_path: Path) -> None:
     out = tmp_path / "ttfb.json"
     command = [sys.executable, "-m", "benchmarks.ttfb", "--mb", "0.5", "--requests", "2"]
-    completed = subprocess.run(
-        [*command, "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    completed = _run([*command, "--json", str(out)])
     assert completed.returncode == 0, completed.stderr
     assert "| buffered |" in completed.stdout
     assert "| response-stream |" in completed.stdout
@@ -70,7 +65,7 @@ def test_the_ttfb_benchmark_measures_both_modes(tmp_path: Path) -> None:
 
 
 def test_instruction_counts_run_for_one_shape() -> None:
-    completed = subprocess.run(
+    completed = _run(
         [
             sys.executable,
             "-m",
@@ -84,12 +79,7 @@ def test_instruction_counts_run_for_one_shape() -> None:
             "--candidates",
             "floor",
             "faasify",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        ]
     )
     assert completed.returncode == 0, completed.stderr
     (row,) = [line for line in completed.stdout.splitlines() if line.startswith("| rest-v1")]
@@ -100,14 +90,7 @@ def test_instruction_counts_run_for_one_shape() -> None:
 
 def test_the_suites_collect_from_their_folder() -> None:
     """``make bench`` runs ``pytest benchmarks/suites``: every suite imports its apps."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks/suites", "--collect-only", "-q"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = _run([sys.executable, "-m", "pytest", "benchmarks/suites", "--collect-only", "-q"])
     assert completed.returncode == 0, completed.stdout + completed.stderr
     suites = {line.split("::", 1)[0] for line in completed.stdout.splitlines() if "::" in line}
     assert suites == {
@@ -118,14 +101,7 @@ def test_the_suites_collect_from_their_folder() -> None:
 
 
 def test_the_pool_profile_script_reads_its_candidates() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pool_profile", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = _run([sys.executable, "-m", "benchmarks.pool_profile", "--help"])
     assert completed.returncode == 0, completed.stderr
     assert "faasify+PostgresPool" in completed.stdout
 
@@ -136,14 +112,7 @@ def test_the_async_queue_benchmark_loses_nothing_across_a_restart(
 ) -> None:
     out = tmp_path / "async.json"
     command = [sys.executable, "-m", "benchmarks.async_queue", "--events", "40", "--rounds", "3"]
-    completed = subprocess.run(
-        [*command, "--restart-seconds", "3", "--nats", nats_url, "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    completed = _run([*command, "--restart-seconds", "3", "--nats", nats_url, "--json", str(out)])
     assert completed.returncode == 0, completed.stderr
     assert "| in-process |" in completed.stdout
     assert "| NATS JetStream |" in completed.stdout
