@@ -11,12 +11,12 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.support.baas.shared import wait_until_ready
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "baas.md"
 
@@ -73,16 +73,7 @@ def test_the_first_example_runs_as_written(tmp_path: Path) -> None:
     assert command[:2] == ["uvicorn", "service:app"]
     command = [sys.executable, "-m", *command[:-1], str(port)]  # the same, on a free port
     with _running(command, tmp_path) as server:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until_ready(server, f"http://127.0.0.1:{port}")
         printed = io.StringIO()
         code = client_code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
         with contextlib.redirect_stdout(printed):

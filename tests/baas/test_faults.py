@@ -28,7 +28,7 @@ from faasify.baas.breaker import CircuitBreaker
 from faasify.baas.query import NamedQuery
 from tests.baas.test_service import ALICE, make_service, todos_table
 from tests.support.baas.faults import FaultProxy, partitioned
-from tests.support.baas.shared import CREATED_KEY_TABLES, drop_tables, served
+from tests.support.baas.shared import CREATED_KEY_TABLES, drop_tables, served, wait_until_ready
 
 HEADERS = {"X-API-Key": ALICE}
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,16 +144,7 @@ def _uvicorn(env: dict[str, str]) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the service did not start"
-            assert time.monotonic() < deadline, "the service did not become ready"
-            time.sleep(0.1)
+        wait_until_ready(process, url)
         yield url
     finally:
         process.terminate()

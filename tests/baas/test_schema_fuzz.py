@@ -15,13 +15,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -31,7 +29,7 @@ from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks
 
-from tests.support.baas.shared import CREATED_KEY_TABLES, drop_tables
+from tests.support.baas.shared import CREATED_KEY_TABLES, drop_tables, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = f"fuzz-key-{uuid.uuid4().hex}"
@@ -86,16 +84,7 @@ def live_service(request: pytest.FixtureRequest) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the service did not start"
-            assert time.monotonic() < deadline, "the service did not become ready"
-            time.sleep(0.1)
+        wait_until_ready(process, base)
         yield base
     finally:
         process.terminate()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -145,3 +147,21 @@ async def execute(service: Service, statement: Any, **params: Any) -> int:
 async def count(service: Service, table: sa.Table) -> int:
     found = await rows(service, sa.select(sa.func.count().label("n")).select_from(table))
     return int(found[0]["n"])
+
+
+def wait_until_ready(process: subprocess.Popen[Any], url: str, timeout: float = 30.0) -> None:
+    """Wait until the service at ``url`` answers ``/readyz`` with 200; fail if its
+    process ends first (with what it printed, when its output is piped) or if the
+    deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            printed = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"the service did not start: {printed}")
+        assert time.monotonic() < deadline, "the service did not become ready"
+        time.sleep(0.1)
